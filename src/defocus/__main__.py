@@ -1,0 +1,5 @@
+"""Allow ``python -m defocus``."""
+
+from defocus.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Evaluation tables, statistics and plots."""

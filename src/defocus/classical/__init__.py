@@ -1,0 +1,1 @@
+"""Classical and iterative non-blind deconvolution baselines."""

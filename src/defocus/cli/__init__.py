@@ -1,0 +1,1 @@
+"""Command-line interface (``defocus``), a thin layer over the library."""

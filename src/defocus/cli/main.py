@@ -1,0 +1,54 @@
+"""Entry point of the ``defocus`` command: sub-commands, error handling, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from defocus import __version__
+from defocus.errors import DefocusError
+
+# Each module defines ``add_parser(subparsers)`` which registers one sub-command and
+# sets ``func`` (taking the parsed namespace, returning an exit code) as its default.
+COMMAND_MODULES = (
+    "defocus.cli.score",
+    "defocus.cli.sweep",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="defocus",
+        description="Remove out-of-focus blur from photographs and judge restorations.",
+    )
+    parser.add_argument("--version", action="version", version=f"defocus {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code.
+
+    User errors (:class:`DefocusError`) print ``defocus: error: <message>`` on one
+    line to stderr and return 1; no traceback is shown.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DefocusError as exc:
+        print(f"defocus: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("defocus: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Datasets: paired folders, DPDD/RealDOF/ARK layouts and synthetic defocus pairs."""

@@ -1,0 +1,1 @@
+"""Degradations (blur kernels, blur, noise) and sharpening operators."""

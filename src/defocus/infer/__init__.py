@@ -1,0 +1,1 @@
+"""Inference: deblurring images of any size with tiling."""

@@ -1,0 +1,265 @@
+"""Image files ↔ float tensors in ``[0, 1]`` without losing precision or metadata."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from defocus.errors import DefocusError
+from defocus.io.atomic import atomic_write_bytes
+
+# Formats whose 16-bit colour variants Pillow silently reduces to 8 bits.
+_CV2_HIGH_DEPTH = {".png", ".tif", ".tiff"}
+_PIL_FORMAT = {
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+    ".bmp": "BMP", ".webp": "WEBP", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM",
+}
+
+
+@dataclass
+class ImageData:
+    """Pixels of an image file plus what is needed to write it back faithfully.
+
+    Attributes:
+        pixels: Colour channels as float32 in ``[0, 1]``, shape ``(C, H, W)`` with
+            ``C`` = 1 (grey) or 3 (RGB). Orientation from EXIF is already applied.
+        alpha: Alpha channel ``(1, H, W)`` in ``[0, 1]``, or ``None``.
+        bit_depth: 8 or 16 (bits per channel of the file).
+        format: Pillow's format name (``"PNG"``, ``"JPEG"``, ...).
+        icc_profile: Embedded ICC profile bytes, if any.
+        exif: EXIF bytes with the orientation reset to 1, if any.
+        path: Where the image was read from.
+    """
+
+    pixels: torch.Tensor
+    alpha: torch.Tensor | None = None
+    bit_depth: int = 8
+    format: str = "PNG"
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    path: Path | None = field(default=None)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(height, width)`` in pixels."""
+        return int(self.pixels.shape[-2]), int(self.pixels.shape[-1])
+
+
+def _fail(path: Path, problem: str) -> DefocusError:
+    return DefocusError(f"{path}: {problem}")
+
+
+def _pil_to_array(img: Image.Image, path: Path) -> tuple[np.ndarray, int]:
+    """Convert a loaded Pillow image to ``(H, W, C)`` float32 in [0, 1] and its bit depth."""
+    mode = img.mode
+    if mode in ("P", "PA"):
+        img = img.convert("RGBA" if "transparency" in img.info or mode == "PA" else "RGB")
+    elif mode in ("1", "L", "LA", "RGB", "RGBA"):
+        pass
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        img = img.convert("RGB")
+    elif mode == "La":
+        img = img.convert("LA")
+    elif mode == "RGBa":
+        img = img.convert("RGBA")
+    elif mode.startswith("I;16") or mode == "I":
+        arr = np.asarray(img, dtype=np.float64)
+        if arr.min() < 0 or arr.max() > 65535:
+            raise _fail(path, "32-bit integer pixel values outside 0..65535 are not supported")
+        return (arr / 65535.0).astype(np.float32)[..., None], 16
+    elif mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        return np.clip(arr, 0.0, 1.0)[..., None], 16
+    else:
+        raise _fail(path, f"unsupported pixel mode {mode!r}")
+    arr = np.asarray(img.convert("L") if img.mode == "1" else img)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    return arr.astype(np.float32) / 255.0, 8
+
+
+def _read_high_depth(path: Path, data: bytes) -> np.ndarray | None:
+    """Return ``(H, W, C)`` float32 RGB(A) for 16-bit colour PNG/TIFF files, else ``None``."""
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None or decoded.dtype != np.uint16 or decoded.ndim != 3:
+        return None
+    if decoded.shape[2] == 3:
+        decoded = decoded[..., ::-1]
+    elif decoded.shape[2] == 4:
+        decoded = decoded[..., [2, 1, 0, 3]]
+    else:
+        raise _fail(path, f"unsupported channel count {decoded.shape[2]}")
+    return decoded.astype(np.float32) / 65535.0
+
+
+def read_image(path: str | os.PathLike[str]) -> ImageData:
+    """Read an image file at full precision.
+
+    Handles grey, grey+alpha, RGB, RGBA, palette (with or without transparency),
+    CMYK, 8- and 16-bit files; EXIF orientation is applied to the pixels.
+
+    Args:
+        path: Image file.
+
+    Returns:
+        The pixels and the metadata needed to write the image back.
+
+    Raises:
+        DefocusError: With a one-line message naming the file, if it is missing,
+            not an image, truncated or of an unsupported kind.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise _fail(p, "no such file")
+    if p.is_dir():
+        raise _fail(p, "is a folder, not an image file")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise _fail(p, f"cannot read file ({exc.strerror or exc})") from None
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except UnidentifiedImageError:
+        raise _fail(p, "not a recognised image file") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise _fail(p, f"cannot read image ({exc})") from None
+    except Image.DecompressionBombError as exc:
+        raise _fail(p, f"image too large ({exc})") from None
+
+    exif = img.getexif()
+    orientation = exif.get(0x0112, 1)
+    icc = img.info.get("icc_profile")
+    fmt = img.format or _PIL_FORMAT.get(p.suffix.lower(), "PNG")
+
+    arr = None
+    bit_depth = 8
+    if p.suffix.lower() in _CV2_HIGH_DEPTH and img.mode in ("RGB", "RGBA"):
+        arr = _read_high_depth(p, data)
+        if arr is not None:
+            bit_depth = 16
+    if arr is None:
+        arr, bit_depth = _pil_to_array(img, p)
+    if orientation != 1:
+        arr = _apply_orientation(arr, orientation)
+        exif[0x0112] = 1
+
+    channels = arr.shape[2]
+    colour = 1 if channels in (1, 2) else 3
+    pixels = torch.from_numpy(np.ascontiguousarray(arr[..., :colour].transpose(2, 0, 1)))
+    alpha = None
+    if channels in (2, 4):
+        alpha = torch.from_numpy(np.ascontiguousarray(arr[..., colour:].transpose(2, 0, 1)))
+    return ImageData(
+        pixels=pixels,
+        alpha=alpha,
+        bit_depth=bit_depth,
+        format=fmt,
+        icc_profile=icc,
+        exif=exif.tobytes() if len(exif) else None,
+        path=p,
+    )
+
+
+def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/flip ``(H, W, C)`` pixels as EXIF orientation ``1..8`` prescribes."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(arr)) if op else arr
+
+
+def _quantise(x: np.ndarray, bit_depth: int) -> np.ndarray:
+    peak = 65535 if bit_depth == 16 else 255
+    dtype = np.uint16 if bit_depth == 16 else np.uint8
+    return np.clip(np.rint(np.clip(x, 0.0, 1.0) * peak), 0, peak).astype(dtype)
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    pixels: torch.Tensor | np.ndarray,
+    *,
+    bit_depth: int = 8,
+    alpha: torch.Tensor | np.ndarray | None = None,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    quality: int = 95,
+) -> None:
+    """Write ``(C, H, W)`` pixels in ``[0, 1]`` to ``path`` atomically.
+
+    The format follows the extension. 16-bit output is supported for PNG and TIFF;
+    other formats are written with 8 bits. The file appears only once complete.
+
+    Args:
+        path: Destination; its folder must exist.
+        pixels: 1 or 3 channels, values outside ``[0, 1]`` are clipped.
+        bit_depth: 8 or 16.
+        alpha: Optional ``(1, H, W)`` alpha channel in ``[0, 1]``.
+        icc_profile: ICC profile to embed (PNG, JPEG, TIFF, WebP).
+        exif: EXIF bytes to embed (JPEG, PNG, TIFF, WebP).
+        quality: JPEG/WebP quality.
+
+    Shape:
+        ``pixels``: ``(C, H, W)`` with ``C`` in {1, 3}.
+
+    Raises:
+        DefocusError: If the folder does not exist or the extension is unsupported.
+    """
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise _fail(p, f"output folder {p.parent} does not exist")
+    suffix = p.suffix.lower()
+    if suffix not in _PIL_FORMAT:
+        raise _fail(p, f"unsupported output format {p.suffix or '(no extension)'!r}")
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    arr = pixels.detach().cpu().double().numpy() if isinstance(pixels, torch.Tensor) else pixels
+    arr = np.asarray(arr, dtype=np.float64).transpose(1, 2, 0)
+    if alpha is not None:
+        a = alpha.detach().cpu().double().numpy() if isinstance(alpha, torch.Tensor) else alpha
+        arr = np.concatenate([arr, np.asarray(a, dtype=np.float64).transpose(1, 2, 0)], axis=2)
+    if suffix not in _CV2_HIGH_DEPTH:
+        bit_depth = 8
+    q = _quantise(arr, bit_depth)
+
+    if bit_depth == 16 and q.shape[2] >= 3:
+        bgr = q[..., [2, 1, 0, 3][: q.shape[2]]]
+        ok, buf = cv2.imencode(suffix, bgr)
+        if not ok:
+            raise _fail(p, "could not encode image")
+        atomic_write_bytes(p, buf.tobytes())
+        return
+
+    if q.shape[2] == 1:
+        img = Image.fromarray(q[..., 0], mode="I;16" if bit_depth == 16 else "L")
+    elif q.shape[2] == 2:
+        img = Image.fromarray(q, mode="LA")
+    else:
+        img = Image.fromarray(q, mode="RGBA" if q.shape[2] == 4 else "RGB")
+    fmt = _PIL_FORMAT[suffix]
+    if fmt == "JPEG" and img.mode in ("RGBA", "LA"):
+        img = img.convert(img.mode[:-1] if img.mode == "RGBA" else "L")
+    params: dict[str, object] = {}
+    if icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        params["icc_profile"] = icc_profile
+    if exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        params["exif"] = exif
+    if fmt in ("JPEG", "WEBP"):
+        params["quality"] = quality
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, **params)
+    atomic_write_bytes(p, buffer.getvalue())

@@ -1,0 +1,1 @@
+"""Training losses; every loss is lower-is-better."""

@@ -1,0 +1,1 @@
+"""Image-quality metrics: sharpness Q, ringing-aware Ω, index J, PSNR, SSIM, LPIPS."""

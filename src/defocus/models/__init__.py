@@ -1,0 +1,1 @@
+"""Deblurring networks and the model registry."""
