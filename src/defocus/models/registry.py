@@ -1,0 +1,119 @@
+"""The model registry: build networks by name, optionally with pretrained weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import nn
+
+from defocus.errors import DefocusError
+from defocus.models.arknet import ARKNet
+from defocus.models.tiny_unet import TinyUNet
+from defocus.registry import Registry
+
+MODELS: Registry[nn.Module] = Registry("model")
+MODELS.register("arknet")(ARKNet)
+MODELS.register("tiny-unet")(TinyUNet)
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+"""Folder of the weights shipped with the package."""
+
+SHIPPED_WEIGHTS: dict[str, str] = {}
+"""Registered names of shipped model weights → file name in :data:`WEIGHTS_DIR`.
+
+Other subpackages ship weights in the same folder (e.g. LPIPS), so model weights are
+listed here explicitly rather than found by globbing. None ship yet.
+"""
+
+
+def list_models() -> list[str]:
+    """Names of all registered models, sorted."""
+    return MODELS.names()
+
+
+def list_pretrained() -> list[str]:
+    """Names of the shipped model weights usable as ``pretrained``, sorted."""
+    return sorted(SHIPPED_WEIGHTS)
+
+
+def create_model(
+    name: str, in_channels: int = 1, pretrained: str | Path | None = None, **kwargs: object
+) -> nn.Module:
+    """Build the model registered as ``name``.
+
+    Args:
+        name: A name from :func:`list_models` (``"arknet"``, ``"xy-deblur"``, ``"ehnet"``,
+            ``"tiny-unet"``).
+        in_channels: Image channels, 1 (luma) or 3 (RGB).
+        pretrained: ``None`` for random initialisation, a path to a ``.safetensors``
+            state dict, or the name of shipped weights (see :func:`list_pretrained`).
+        **kwargs: Further constructor arguments of the model.
+
+    Returns:
+        The model (in training mode, on the CPU).
+
+    Raises:
+        DefocusError: Unknown model or weights name, unreadable weights file, or weights
+            that do not fit the model.
+    """
+    if in_channels not in (1, 3):
+        raise DefocusError(f"in_channels must be 1 or 3, got {in_channels}")
+    model = MODELS.create(name, in_channels=in_channels, **kwargs)
+    if pretrained is not None:
+        load_weights(model, resolve_weights(pretrained))
+    return model
+
+
+def resolve_weights(pretrained: str | Path) -> Path:
+    """Turn ``pretrained`` (a path or a shipped weights name) into a file path.
+
+    Raises:
+        DefocusError: If it is neither an existing file nor a shipped name.
+    """
+    path = Path(pretrained)
+    if path.is_file():
+        return path
+    if path.suffix == ".safetensors" or len(path.parts) > 1:
+        raise DefocusError(f"{path}: weights file not found")
+    if str(pretrained) in SHIPPED_WEIGHTS:
+        return WEIGHTS_DIR / SHIPPED_WEIGHTS[str(pretrained)]
+    available = ", ".join(list_pretrained()) or "none"
+    raise DefocusError(
+        f"unknown pretrained weights {str(pretrained)!r}: not a file and not a shipped name "
+        f"(available: {available})"
+    )
+
+
+def load_weights(model: nn.Module, path: str | Path) -> None:
+    """Load a safetensors state dict into ``model``, insisting on an exact match.
+
+    Raises:
+        DefocusError: Naming ``path`` if the file is not safetensors or its keys or
+            shapes differ from the model's.
+    """
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [
+        f"{key} {tuple(state[key].shape)} != {tuple(value.shape)}"
+        for key, value in expected.items()
+        if key in state and state[key].shape != value.shape
+    ]
+    problems = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("shape", wrong)):
+        if items:
+            more = f", ... ({len(items)} in all)" if len(items) > 3 else ""
+            problems.append(f"{label}: {', '.join(items[:3])}{more}")
+    if problems:
+        raise DefocusError(
+            f"{path}: weights do not fit model {type(model).__name__} ({'; '.join(problems)})"
+        )
+    with torch.no_grad():
+        model.load_state_dict(state, strict=True)
