@@ -1,7 +1,7 @@
 """Reading and writing images at full precision, and matching files into pairs."""
 
-from defocus.io.atomic import atomic_write_bytes, atomic_path
-from defocus.io.files import IMAGE_SUFFIXES, list_images, pair_by_stem
+from defocus.io.atomic import atomic_path, atomic_write_bytes
+from defocus.io.files import IMAGE_SUFFIXES, list_images, match_paths, pair_by_stem
 from defocus.io.images import ImageData, read_image, write_image
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "list_images",
+    "match_paths",
     "pair_by_stem",
     "read_image",
     "write_image",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +19,19 @@ from defocus.io.atomic import atomic_write_bytes
 
 # Formats whose 16-bit colour variants Pillow silently reduces to 8 bits.
 _CV2_HIGH_DEPTH = {".png", ".tif", ".tiff"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_GREY_ALPHA = 4  # colour type byte of the IHDR chunk (offset 25 in the file)
 _PIL_FORMAT = {
-    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-    ".bmp": "BMP", ".webp": "WEBP", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM",
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+    ".ppm": "PPM",
+    ".pgm": "PPM",
+    ".pnm": "PPM",
 }
 
 
@@ -86,14 +98,19 @@ def _pil_to_array(img: Image.Image, path: Path) -> tuple[np.ndarray, int]:
 
 
 def _read_high_depth(path: Path, data: bytes) -> np.ndarray | None:
-    """Return ``(H, W, C)`` float32 RGB(A) for 16-bit colour PNG/TIFF files, else ``None``."""
+    """Return ``(H, W, C)`` float32 for 16-bit colour PNG/TIFF files, else ``None``.
+
+    ``C`` is 3 or 4 (RGB, RGBA), or 2 for a 16-bit grey+alpha PNG, which OpenCV
+    expands to four channels.
+    """
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None or decoded.dtype != np.uint16 or decoded.ndim != 3:
         return None
     if decoded.shape[2] == 3:
         decoded = decoded[..., ::-1]
     elif decoded.shape[2] == 4:
-        decoded = decoded[..., [2, 1, 0, 3]]
+        grey_alpha = data[:8] == _PNG_SIGNATURE and data[25] == _PNG_GREY_ALPHA
+        decoded = decoded[..., [0, 3]] if grey_alpha else decoded[..., [2, 1, 0, 3]]
     else:
         raise _fail(path, f"unsupported channel count {decoded.shape[2]}")
     return decoded.astype(np.float32) / 65535.0
@@ -141,7 +158,7 @@ def read_image(path: str | os.PathLike[str]) -> ImageData:
 
     arr = None
     bit_depth = 8
-    if p.suffix.lower() in _CV2_HIGH_DEPTH and img.mode in ("RGB", "RGBA"):
+    if p.suffix.lower() in _CV2_HIGH_DEPTH and img.mode in ("RGB", "RGBA", "LA"):
         arr = _read_high_depth(p, data)
         if arr is not None:
             bit_depth = 16
@@ -189,6 +206,60 @@ def _quantise(x: np.ndarray, bit_depth: int) -> np.ndarray:
     return np.clip(np.rint(np.clip(x, 0.0, 1.0) * peak), 0, peak).astype(dtype)
 
 
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def _add_png_metadata(png: bytes, icc_profile: bytes | None, exif: bytes | None) -> bytes:
+    """Insert ``iCCP`` and ``eXIf`` chunks right after the ``IHDR`` chunk of ``png``."""
+    extra = b""
+    if icc_profile:
+        extra += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc_profile))
+    if exif:
+        extra += _png_chunk(b"eXIf", exif.removeprefix(b"Exif\x00\x00"))
+    end_of_ihdr = 8 + 8 + 13 + 4  # signature, length+type, IHDR payload, CRC
+    return png[:end_of_ihdr] + extra + png[end_of_ihdr:]
+
+
+def _encode_high_depth(
+    q: np.ndarray, suffix: str, icc_profile: bytes | None, exif: bytes | None
+) -> bytes | None:
+    """Encode ``(H, W, C)`` uint16 pixels with OpenCV; ``None`` if it fails.
+
+    Grey+alpha, which OpenCV cannot write, is stored as RGBA with equal colour channels.
+    ICC profile and EXIF are embedded in PNG files only.
+    """
+    if q.shape[2] == 2:
+        q = q[..., [0, 0, 0, 1]]
+    if q.shape[2] >= 3:
+        q = q[..., [2, 1, 0, 3][: q.shape[2]]]
+    ok, buf = cv2.imencode(suffix, np.ascontiguousarray(q))
+    if not ok:
+        return None
+    data = buf.tobytes()
+    return _add_png_metadata(data, icc_profile, exif) if suffix == ".png" else data
+
+
+def _encode_pil(
+    q: np.ndarray, fmt: str, icc_profile: bytes | None, exif: bytes | None, quality: int
+) -> bytes:
+    """Encode ``(H, W, C)`` uint8 pixels with Pillow in format ``fmt``."""
+    img = Image.fromarray(q[..., 0] if q.shape[2] == 1 else q)
+    if fmt == "JPEG" and img.mode in ("RGBA", "LA"):
+        img = img.convert(img.mode[:-1])
+    params: dict[str, object] = {}
+    if icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        params["icc_profile"] = icc_profile
+    if exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        params["exif"] = exif
+    if fmt in ("JPEG", "WEBP"):
+        params["quality"] = quality
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
 def write_image(
     path: str | os.PathLike[str],
     pixels: torch.Tensor | np.ndarray,
@@ -201,23 +272,27 @@ def write_image(
 ) -> None:
     """Write ``(C, H, W)`` pixels in ``[0, 1]`` to ``path`` atomically.
 
-    The format follows the extension. 16-bit output is supported for PNG and TIFF;
-    other formats are written with 8 bits. The file appears only once complete.
+    The format follows the extension. 16-bit output is supported for PNG and TIFF
+    (16-bit grey+alpha is stored as RGBA with equal colour channels; 16-bit TIFF
+    files carry no ICC profile or EXIF); other formats are written with 8 bits. The
+    image is encoded in memory first and the file appears only once complete: a
+    failure leaves no partial file and an existing file untouched.
 
     Args:
         path: Destination; its folder must exist.
         pixels: 1 or 3 channels, values outside ``[0, 1]`` are clipped.
         bit_depth: 8 or 16.
-        alpha: Optional ``(1, H, W)`` alpha channel in ``[0, 1]``.
+        alpha: Optional ``(1, H, W)`` alpha channel in ``[0, 1]`` (dropped for JPEG).
         icc_profile: ICC profile to embed (PNG, JPEG, TIFF, WebP).
         exif: EXIF bytes to embed (JPEG, PNG, TIFF, WebP).
         quality: JPEG/WebP quality.
 
     Shape:
-        ``pixels``: ``(C, H, W)`` with ``C`` in {1, 3}.
+        ``pixels``: ``(C, H, W)`` with ``C`` in {1, 3}; ``alpha``: ``(1, H, W)``.
 
     Raises:
-        DefocusError: If the folder does not exist or the extension is unsupported.
+        DefocusError: If the folder does not exist, the extension is unsupported or
+            the image cannot be encoded in that format (e.g. too large for WebP).
     """
     p = Path(path)
     if not p.parent.is_dir():
@@ -228,38 +303,23 @@ def write_image(
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
     arr = pixels.detach().cpu().double().numpy() if isinstance(pixels, torch.Tensor) else pixels
-    arr = np.asarray(arr, dtype=np.float64).transpose(1, 2, 0)
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[0] not in (1, 3):
+        raise ValueError(f"expected (C, H, W) pixels with C in {{1, 3}}, got {arr.shape}")
+    arr = arr.transpose(1, 2, 0)
     if alpha is not None:
         a = alpha.detach().cpu().double().numpy() if isinstance(alpha, torch.Tensor) else alpha
         arr = np.concatenate([arr, np.asarray(a, dtype=np.float64).transpose(1, 2, 0)], axis=2)
     if suffix not in _CV2_HIGH_DEPTH:
         bit_depth = 8
     q = _quantise(arr, bit_depth)
-
-    if bit_depth == 16 and q.shape[2] >= 3:
-        bgr = q[..., [2, 1, 0, 3][: q.shape[2]]]
-        ok, buf = cv2.imencode(suffix, bgr)
-        if not ok:
-            raise _fail(p, "could not encode image")
-        atomic_write_bytes(p, buf.tobytes())
-        return
-
-    if q.shape[2] == 1:
-        img = Image.fromarray(q[..., 0], mode="I;16" if bit_depth == 16 else "L")
-    elif q.shape[2] == 2:
-        img = Image.fromarray(q, mode="LA")
-    else:
-        img = Image.fromarray(q, mode="RGBA" if q.shape[2] == 4 else "RGB")
-    fmt = _PIL_FORMAT[suffix]
-    if fmt == "JPEG" and img.mode in ("RGBA", "LA"):
-        img = img.convert(img.mode[:-1] if img.mode == "RGBA" else "L")
-    params: dict[str, object] = {}
-    if icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
-        params["icc_profile"] = icc_profile
-    if exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
-        params["exif"] = exif
-    if fmt in ("JPEG", "WEBP"):
-        params["quality"] = quality
-    buffer = io.BytesIO()
-    img.save(buffer, format=fmt, **params)
-    atomic_write_bytes(p, buffer.getvalue())
+    try:
+        if bit_depth == 16:
+            data = _encode_high_depth(q, suffix, icc_profile, exif)
+        else:
+            data = _encode_pil(q, _PIL_FORMAT[suffix], icc_profile, exif, quality)
+    except (OSError, ValueError, cv2.error) as exc:
+        raise _fail(p, f"could not encode image ({exc})") from None
+    if data is None:
+        raise _fail(p, "could not encode image")
+    atomic_write_bytes(p, data)
