@@ -1,8 +1,29 @@
 """Degradations (blur kernels, blur, noise) and sharpening operators."""
 
+from defocus.degrade.blur import Blur, blur, pad_image
+from defocus.degrade.fft import circular_convolve, psf_to_otf
+from defocus.degrade.kernels import (
+    box_kernel,
+    disk_kernel,
+    gaussian_kernel,
+    load_psf,
+    parse_psf,
+    ring_kernel,
+)
 from defocus.degrade.sharpen import UnsharpMask, unsharp_mask
 
 __all__ = [
+    "Blur",
     "UnsharpMask",
+    "blur",
+    "box_kernel",
+    "circular_convolve",
+    "disk_kernel",
+    "gaussian_kernel",
+    "load_psf",
+    "pad_image",
+    "parse_psf",
+    "psf_to_otf",
+    "ring_kernel",
     "unsharp_mask",
 ]
