@@ -10,11 +10,14 @@ from defocus.degrade.kernels import (
     parse_psf,
     ring_kernel,
 )
+from defocus.degrade.noise import AddNoise, add_noise
 from defocus.degrade.sharpen import UnsharpMask, unsharp_mask
 
 __all__ = [
+    "AddNoise",
     "Blur",
     "UnsharpMask",
+    "add_noise",
     "blur",
     "box_kernel",
     "circular_convolve",
