@@ -1,0 +1,158 @@
+"""Deblur an image of any kind and size with a trained network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from defocus.color import rgb_to_ycbcr, to_luma, ycbcr_to_rgb
+from defocus.errors import DefocusError
+from defocus.infer.adapters import unpack_image
+from defocus.infer.loading import load_model
+from defocus.infer.tiling import tiled_apply
+
+ImageLike = TypeVar("ImageLike", np.ndarray, Image.Image, torch.Tensor)
+
+AUTO_TILE = 512
+"""Tile side used when ``tile=None`` and the image has more than :data:`AUTO_TILE_PIXELS`."""
+AUTO_TILE_PIXELS = 1024 * 1024
+"""Largest image (in pixels) that ``tile=None`` processes whole."""
+MIN_SIDE = 2
+"""Smallest image side accepted: a 1-pixel image has no neighbourhood to deblur."""
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a usable device.
+
+    Raises:
+        DefocusError: If the name is invalid or CUDA is asked for but unavailable.
+    """
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise DefocusError(f"unknown device {device!r} (use auto, cpu or cuda)") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise DefocusError(f"device {device!r} requested but CUDA is not available")
+    if resolved.type not in ("cpu", "cuda"):
+        raise DefocusError(f"unsupported device {device!r} (use auto, cpu or cuda)")
+    return resolved
+
+
+def auto_tile(height: int, width: int, tile: int | None) -> int | None:
+    """Tile side to use: ``tile`` itself, or for ``None`` the size-based default.
+
+    ``None`` means: whole image up to :data:`AUTO_TILE_PIXELS` pixels, tiles of
+    :data:`AUTO_TILE` beyond. ``0`` forces the whole image whatever its size.
+    """
+    if tile is None:
+        return AUTO_TILE if height * width > AUTO_TILE_PIXELS else None
+    return tile or None
+
+
+def model_channels(model: nn.Module) -> int:
+    """Image channels a network expects: its ``in_channels`` or that of its first conv.
+
+    Raises:
+        DefocusError: If neither exists or the count is not 1 or 3.
+    """
+    channels = getattr(model, "in_channels", None)
+    if channels is None:
+        first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        channels = first.in_channels if first is not None else None
+    if channels not in (1, 3):
+        raise DefocusError(f"cannot tell whether {type(model).__name__} takes 1 or 3 channels")
+    return int(channels)
+
+
+def colour_restorer(
+    model: nn.Module, device: torch.device, home: torch.device
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Wrap ``model`` as a function on grey or RGB tiles that handles colour and devices.
+
+    A 1-channel (luma) model restores Y of RGB input while Cb and Cr are kept; a
+    3-channel model given grey input sees it replicated to RGB and returns the luma of
+    its output. Tiles go to ``device`` (in the model's dtype) and come back to
+    ``home`` as float32.
+
+    Shape:
+        ``(N, c, h, w) -> (N, c, h, w)`` with ``c`` in {1, 3}.
+    """
+    channels = model_channels(model)
+    dtype = next(model.parameters(), torch.empty(0)).dtype
+
+    def restore(tile: torch.Tensor) -> torch.Tensor:
+        x = tile.to(device=device, dtype=dtype)
+        if channels == 1 and x.shape[1] == 3:
+            ycbcr = rgb_to_ycbcr(x)
+            y = model(ycbcr[:, :1])
+            out = ycbcr_to_rgb(torch.cat([y, ycbcr[:, 1:]], dim=1))
+        elif channels == 3 and x.shape[1] == 1:
+            out = to_luma(model(x.expand(-1, 3, -1, -1)))
+        else:
+            out = model(x)
+        return out.to(device=home, dtype=torch.float32)
+
+    return restore
+
+
+def deblur(
+    image: ImageLike,
+    model: str | Path | nn.Module = "default",
+    tile: int | None = None,
+    overlap: int = 32,
+    device: str | torch.device = "auto",
+    batch_size: int = 1,
+) -> ImageLike:
+    """Remove defocus blur from one image (or a batch of tensors) with a network.
+
+    Args:
+        image: A numpy array ``(H, W)`` or ``(H, W, C)`` (uint8, uint16 or float in
+            ``[0, 1]``), a PIL image, or a float tensor ``(C, H, W)`` / ``(B, C, H, W)``
+            in ``[0, 1]``; ``C`` is 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA).
+        model: ``"default"`` (the shipped default weights), the name of shipped
+            weights, a path to a ``.safetensors`` file, or an ``nn.Module`` (it is put
+            in eval mode and moved to ``device``).
+        tile: Tile side in pixels; ``None`` = whole image up to :data:`AUTO_TILE_PIXELS`
+            pixels and :data:`AUTO_TILE` tiles beyond; ``0`` = always the whole image.
+        overlap: Minimum overlap of neighbouring tiles in pixels.
+        device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"`` or a device.
+        batch_size: Tiles per forward pass (larger helps on GPUs).
+
+    Returns:
+        The restored image, of the same kind as ``image``: same shape, same dtype
+        (uint8 stays uint8, 16-bit stays 16-bit, PIL mode kept), same device for
+        tensors, with colour values in ``[0, 1]`` and alpha copied unchanged.
+        Colour images go through the luma channel for 1-channel models (chroma kept)
+        or through RGB for 3-channel models.
+
+    Shape:
+        ``image`` as a tensor: :math:`(C, H, W)` or :math:`(B, C, H, W)`; output alike.
+
+    Raises:
+        DefocusError: For unsupported inputs, images smaller than
+            :data:`MIN_SIDE` pixels per side, unusable models, devices or tile settings.
+    """
+    colour, repack = unpack_image(image)
+    height, width = colour.shape[-2:]
+    if min(height, width) < MIN_SIDE:
+        raise DefocusError(
+            f"image is {width}x{height} pixels; deblurring needs at least "
+            f"{MIN_SIDE}x{MIN_SIDE} pixels"
+        )
+    target = resolve_device(device)
+    network = load_model(model).to(target)
+    restore = colour_restorer(network, target, colour.device)
+    multiple = int(getattr(network, "multiple", 1))
+    with torch.inference_mode():
+        restored = tiled_apply(
+            restore, colour, auto_tile(height, width, tile), overlap, multiple, batch_size
+        )
+    return repack(restored)

@@ -1,0 +1,150 @@
+"""Resolve what the user names as a model ("default", shipped weights, a file) to a network."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from torch import nn
+
+from defocus.errors import DefocusError
+from defocus.models import MODELS, create_model, list_models, resolve_weights
+
+DEFAULT_WEIGHTS: str | None = None
+"""Shipped weights name (see :func:`defocus.models.list_pretrained`) used for ``"default"``.
+
+``None`` until the project's default model is trained; plugging it in means adding its
+file to :data:`defocus.models.registry.SHIPPED_WEIGHTS` and naming it here.
+"""
+
+NO_DEFAULT_MESSAGE = (
+    "no default model weights are installed yet; pass trained weights explicitly with "
+    "--model PATH.safetensors (Python: model='PATH.safetensors' or an nn.Module), "
+    "see `defocus models`"
+)
+
+
+@dataclass
+class WeightsInfo:
+    """What a safetensors weights file holds, read from its header only.
+
+    Attributes:
+        path: The file.
+        architecture: Registered model name whose state dict matches the file.
+        in_channels: Image channels of that model (1 = luma, 3 = RGB).
+        parameters: Trainable parameters of the model.
+        size_bytes: File size.
+        metadata: The file's string metadata (e.g. ``scores``), possibly empty.
+    """
+
+    path: Path
+    architecture: str
+    in_channels: int
+    parameters: int
+    size_bytes: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """Tensor shapes and metadata of a safetensors file, without reading the tensors."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            shapes = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+            metadata = dict(handle.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as error:
+        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
+    return shapes, metadata
+
+
+def architecture_shapes(
+    architecture: str, in_channels: int
+) -> tuple[dict[str, tuple[int, ...]], int]:
+    """State-dict shapes and trainable parameter count of a registered model.
+
+    The model is built on the meta device, so this costs no memory and little time.
+    """
+    with torch.device("meta"):
+        model = MODELS.create(architecture, in_channels=in_channels)
+    shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    return shapes, sum(parameter.numel() for parameter in model.parameters())
+
+
+def inspect_weights(path: str | Path) -> WeightsInfo:
+    """Find which registered architecture and channel count a weights file belongs to.
+
+    The file's metadata keys ``architecture`` and ``in_channels`` are used when present;
+    otherwise every registered architecture is tried with 1 and 3 channels and the one
+    whose state-dict keys and shapes match the file exactly is chosen.
+
+    Args:
+        path: A ``.safetensors`` state dict.
+
+    Returns:
+        The architecture, channel count, size and metadata.
+
+    Raises:
+        DefocusError: Naming the file if it is unreadable or fits no architecture.
+    """
+    path = Path(path)
+    shapes, metadata = _header(path)
+    if "architecture" in metadata and "in_channels" in metadata:
+        candidates = [(metadata["architecture"], int(metadata["in_channels"]))]
+    else:
+        candidates = [(name, channels) for name in list_models() for channels in (1, 3)]
+    for architecture, channels in candidates:
+        expected, parameters = architecture_shapes(architecture, channels)
+        if expected == shapes:
+            return WeightsInfo(
+                path=path,
+                architecture=architecture,
+                in_channels=channels,
+                parameters=parameters,
+                size_bytes=path.stat().st_size,
+                metadata=metadata,
+            )
+    known = ", ".join(list_models())
+    raise DefocusError(f"{path}: weights fit none of the registered models ({known})")
+
+
+def weights_scores(info: WeightsInfo) -> dict[str, object]:
+    """Scores stored in a weights file's ``scores`` metadata (a JSON object), or ``{}``."""
+    try:
+        scores = json.loads(info.metadata.get("scores", "{}"))
+    except json.JSONDecodeError:
+        return {}
+    return scores if isinstance(scores, dict) else {}
+
+
+def load_model(model: str | Path | nn.Module) -> nn.Module:
+    """Return the network that ``model`` names, in eval mode.
+
+    Args:
+        model: ``"default"`` (the project's shipped default weights), the name of
+            shipped weights, a path to a ``.safetensors`` file of a registered
+            architecture, or an ``nn.Module`` (returned as is, switched to eval mode).
+
+    Returns:
+        The network in eval mode, on the CPU unless a module was given.
+
+    Raises:
+        DefocusError: If no default weights are installed yet, the name is an
+            architecture without weights, or the weights cannot be found or used.
+    """
+    if isinstance(model, nn.Module):
+        return model.eval()
+    spec = str(model)
+    if spec == "default":
+        if DEFAULT_WEIGHTS is None:
+            raise DefocusError(NO_DEFAULT_MESSAGE)
+        spec = DEFAULT_WEIGHTS
+    if spec in MODELS:
+        raise DefocusError(
+            f"model {spec!r} is an architecture without trained weights; pass a .safetensors "
+            "file of trained weights or the name of shipped weights (see `defocus models`)"
+        )
+    info = inspect_weights(resolve_weights(spec))
+    network = create_model(info.architecture, in_channels=info.in_channels, pretrained=info.path)
+    return network.eval()
