@@ -1,6 +1,6 @@
 """Degradations (blur kernels, blur, noise) and sharpening operators."""
 
-from defocus.degrade.blur import Blur, blur, pad_image
+from defocus.degrade.blur import Blur, blur, convolve_valid, pad_image
 from defocus.degrade.fft import circular_convolve, psf_to_otf
 from defocus.degrade.kernels import (
     box_kernel,
@@ -21,6 +21,7 @@ __all__ = [
     "blur",
     "box_kernel",
     "circular_convolve",
+    "convolve_valid",
     "disk_kernel",
     "gaussian_kernel",
     "load_psf",

@@ -23,17 +23,26 @@ PADDINGS = ("reflect", "replicate", "circular", "zeros")
 FFT_MIN_TAPS = 625
 
 
-def _pad_indices(n: int, before: int, after: int, mode: str, device: torch.device) -> torch.Tensor:
-    """Source indices of a length-``n`` axis padded by ``before``/``after`` samples.
+def boundary_indices(idx: torch.Tensor, n: int, padding: Padding) -> torch.Tensor:
+    """Map indices that may fall outside ``[0, n)`` to the sample a boundary rule reads.
 
-    Works for any pad width, also wider than the axis (reflection then folds back and
-    forth; OpenCV's reflect-101 convention, the edge sample is not repeated).
+    Works for indices arbitrarily far outside (reflection folds back and forth,
+    OpenCV's reflect-101 convention: the edge sample is not repeated).
+
+    Args:
+        idx: Integer positions along an axis of length ``n``.
+        n: Axis length.
+        padding: ``"reflect"``, ``"replicate"`` or ``"circular"``.
+
+    Returns:
+        Indices in ``[0, n)``, same shape as ``idx``.
     """
-    idx = torch.arange(-before, n + after, device=device)
-    if mode == "circular":
+    if padding == "circular":
         return idx.remainder(n)
-    if mode == "replicate":
+    if padding == "replicate":
         return idx.clamp(0, n - 1)
+    if padding != "reflect":
+        raise ValueError(f"no index mapping for padding {padding!r}")
     if n == 1:
         return torch.zeros_like(idx)
     period = 2 * (n - 1)
@@ -72,8 +81,8 @@ def pad_image(
     fits = max(top, bottom) < height and max(left, right) < width
     if (fits or padding == "replicate") and x.ndim in (3, 4):
         return F.pad(x, (left, right, top, bottom), mode=padding)  # torch's fast kernels
-    rows = _pad_indices(height, top, bottom, padding, x.device)
-    cols = _pad_indices(width, left, right, padding, x.device)
+    rows = boundary_indices(torch.arange(-top, height + bottom, device=x.device), height, padding)
+    cols = boundary_indices(torch.arange(-left, width + right, device=x.device), width, padding)
     return x.index_select(-2, rows).index_select(-1, cols)
 
 
@@ -129,16 +138,41 @@ def blur(
     """
     if x.ndim != 4:
         raise ValueError(f"expected a (B, C, H, W) tensor, got shape {tuple(x.shape)}")
+    k = _as_psf_tensor(psf, x)
+    h, w = k.shape[-2:]
+    xp = pad_image(x, h - 1 - h // 2, h // 2, w - 1 - w // 2, w // 2, padding)
+    return convolve_valid(xp, k, method)
+
+
+def convolve_valid(
+    xp: torch.Tensor, psf: torch.Tensor | np.ndarray | str, method: Method = "auto"
+) -> torch.Tensor:
+    """Convolution of already padded images, keeping only fully covered outputs.
+
+    ``blur(x, psf, padding)`` is ``convolve_valid(pad_image(x, ...), psf)``; call this
+    directly when the margin holds real image content (e.g. a crop taken with a margin
+    of the PSF's size), so no boundary rule is needed at all.
+
+    Args:
+        xp: Images that include a margin of ``h - 1 - h // 2`` rows above, ``h // 2``
+            below, and likewise for columns.
+        psf: Kernel(s), as for :func:`blur`.
+        method: ``"direct"``, ``"fft"`` or ``"auto"``.
+
+    Returns:
+        The convolution over the inner region.
+
+    Shape:
+        ``(B, C, H + h - 1, W + w - 1) -> (B, C, H, W)`` for an ``(h, w)`` PSF.
+    """
     if method not in ("auto", "direct", "fft"):
         raise ValueError(f"method must be 'auto', 'direct' or 'fft'; got {method!r}")
-    k = _as_psf_tensor(psf, x)
+    k = _as_psf_tensor(psf, xp)
     h, w = k.shape[-2:]
     if method == "auto":
         method = "fft" if h * w >= FFT_MIN_TAPS else "direct"
-    top, left = h - 1 - h // 2, w - 1 - w // 2
-    xp = pad_image(x, top, h // 2, left, w // 2, padding)
     if method == "fft":
-        return _blur_fft(xp, k, x.shape[-2:])
+        return _blur_fft(xp, k)
     return _blur_direct(xp, k)
 
 
@@ -153,7 +187,7 @@ def _blur_direct(xp: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return out.reshape(batch, channels, *out.shape[-2:])
 
 
-def _blur_fft(xp: torch.Tensor, k: torch.Tensor, size: torch.Size) -> torch.Tensor:
+def _blur_fft(xp: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Same as :func:`_blur_direct` through a zero-padded circular FFT convolution.
 
     With the PSF centred at the origin, output row ``top + i`` of the circular
@@ -163,6 +197,7 @@ def _blur_fft(xp: torch.Tensor, k: torch.Tensor, size: torch.Size) -> torch.Tens
     h, w = k.shape[-2:]
     top, left = h - 1 - h // 2, w - 1 - w // 2
     height, width = xp.shape[-2:]
+    size = (height - h + 1, width - w + 1)
     extended = F.pad(xp, (0, fast_size(width) - width, 0, fast_size(height) - height))
     out = circular_convolve(extended, k)
     return out[..., top : top + size[0], left : left + size[1]].contiguous()
