@@ -33,10 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(message: str) -> str:
+    return " ".join(message.splitlines())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code.
 
-    User errors (:class:`DefocusError`) print ``defocus: error: <message>`` on one
+    User errors (:class:`DefocusError`) and system errors on files (``OSError``:
+    disk full, permission denied, ...) print ``defocus: error: <message>`` on one
     line to stderr and return 1; no traceback is shown.
     """
     parser = build_parser()
@@ -44,7 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except DefocusError as exc:
-        print(f"defocus: error: {exc}", file=sys.stderr)
+        print(f"defocus: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"defocus: error: {where}{_one_line(exc.strerror or str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("defocus: interrupted", file=sys.stderr)
