@@ -129,7 +129,9 @@ class TrainConfig:
         checkpoint_every: Checkpoint every this many steps and at the end of a stage.
         log_every: Write a CSV row every this many steps.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
-        best_metric: Validation metric that selects the best checkpoint.
+        val_metrics: Metrics computed on the validation images (registry names).
+        best_metric: Validation metric that selects the best checkpoint (one of
+            ``val_metrics``).
         keep_last: Number of recent checkpoints kept besides the best one.
         stop_after: Stop (as if killed) after this global step, without a final
             checkpoint; 0 = run to the end. A test hook for resuming.
@@ -146,6 +148,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     log_every: int = 50
     device: str = "auto"
+    val_metrics: list[str] = field(default_factory=lambda: ["psnr", "ssim", "q", "omega"])
     best_metric: str = "psnr"
     keep_last: int = 2
     stop_after: int = 0
@@ -279,6 +282,8 @@ def _check_values(config: Config, where: str) -> None:
     for key, value in non_negative.items():
         if value < 0:
             fail(f"{key}: must be >= 0, got {value}")
+    if config.train.best_metric not in config.train.val_metrics:
+        fail(f"train.best_metric: {config.train.best_metric!r} is not in train.val_metrics")
     if len(config.optim.betas) != 2 or not all(0 <= b < 1 for b in config.optim.betas):
         fail(f"optim.betas: expected two numbers in [0, 1), got {config.optim.betas}")
     if config.data.luma and config.model.in_channels != 1:
@@ -417,7 +422,39 @@ def load_config(path: str | os.PathLike[str], overrides: list[str] | None = None
     except tomllib.TOMLDecodeError as exc:
         raise DefocusError(f"{source}: invalid TOML ({exc})") from None
     config = config_from_dict(table, str(source))
-    return apply_overrides(config, list(overrides or []))
+    config = apply_overrides(config, list(overrides or []))
+    check_names(config, str(source))
+    return config
+
+
+def check_names(config: Config, where: str) -> None:
+    """Check that the model, loss and metric names exist in their registries.
+
+    Every stage's loss is built once, so bad loss parameters are caught here too.
+
+    Raises:
+        DefocusError: Prefixed with ``where``.
+    """
+    from defocus.metrics.base import list_metrics
+    from defocus.models import list_models
+    from defocus.train.losses import build_stage_loss
+
+    if config.model.name not in list_models():
+        raise DefocusError(
+            f"{where}: model.name: unknown model {config.model.name!r} "
+            f"(known: {', '.join(list_models())})"
+        )
+    for name in config.train.val_metrics:
+        if name not in list_metrics():
+            raise DefocusError(
+                f"{where}: train.val_metrics: unknown metric {name!r} "
+                f"(known: {', '.join(list_metrics())})"
+            )
+    for index, stage in enumerate(config.stages):
+        try:
+            build_stage_loss(stage)
+        except DefocusError as exc:
+            raise DefocusError(f"{where}: stages[{index}].loss: {exc}") from None
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from defocus.errors import DefocusError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def barrier(context: Context) -> None:
             dist.barrier()
 
 
-def shard(items: list[int], context: Context) -> list[int]:
+def shard(items: list[T], context: Context) -> list[T]:
     """This process's part of a global batch: every ``world_size``-th item from ``rank``.
 
     Raises:

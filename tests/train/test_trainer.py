@@ -1,0 +1,114 @@
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import tomllib
+import torch
+from safetensors.torch import load_file
+
+from defocus.errors import DefocusError
+from defocus.train.checkpoint import CheckpointDir
+from defocus.train.config import config_from_dict
+from defocus.train.trainer import train
+
+SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.toml"
+
+
+def recipe(**sections):
+    table = tomllib.loads(SMOKE.read_text())
+    table["train"].update(val_metrics=["psnr"], best_metric="psnr")
+    for name, values in sections.items():
+        if name == "stages":
+            table["stages"] = values
+        else:
+            table.setdefault(name, {}).update(values)
+    return config_from_dict(table, "test")
+
+
+def logged(stage_dir: Path) -> list[dict[str, str]]:
+    """The CSV rows without the (timing-dependent) throughput."""
+    rows = list(csv.DictReader(open(stage_dir / "log.csv")))
+    return [{k: v for k, v in row.items() if k != "crops_per_s"} for row in rows]
+
+
+TWO_STAGES = [
+    {"name": "pre", "steps": 5, "loss": [{"name": "l1", "weight": 1.0}]},
+    {"name": "fine", "steps": 4, "loss": [{"name": "l1", "weight": 1.0}], "beta": 0.1},
+]
+
+
+def final_weights(out: Path, stage: str) -> dict[str, torch.Tensor]:
+    store = CheckpointDir(out / stage / "checkpoints")
+    return load_file(str(store.weights_path(store.latest())))
+
+
+def test_two_stage_run_writes_logs_plots_and_checkpoints(tmp_path, standins) -> None:
+    config = recipe(
+        train={"checkpoint_every": 2, "val_every": 2, "log_every": 1}, stages=TWO_STAGES
+    )
+    result = train(config, tmp_path)
+    assert [s.name for s in result.stages] == ["pre", "fine"] and result.stopped_at == 0
+    for stage, steps in (("pre", 5), ("fine", 4)):
+        rows = list(csv.DictReader(open(tmp_path / stage / "log.csv")))
+        assert [int(r["step"]) for r in rows] == list(range(1, steps + 1))
+        assert all(float(r["loss"]) == float(r["loss"]) for r in rows)
+        assert rows[-1]["val_psnr"] and float(rows[-1]["crops_per_s"]) > 0
+        assert (tmp_path / stage / "curves.png").stat().st_size > 1000
+        store = CheckpointDir(tmp_path / stage / "checkpoints")
+        assert store.latest() == f"step-{steps:08d}" and store.best() is not None
+    fine_rows = list(csv.DictReader(open(tmp_path / "fine" / "log.csv")))
+    assert "sharpness" in fine_rows[0] and fine_rows[0]["sharpness"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [s["name"] for s in summary["stages"]] == ["pre", "fine"]
+    assert Path(summary["stages"][0]["best"]).is_file()
+    assert json.loads((tmp_path / "config.json").read_text())["stages"][1]["beta"] == 0.1
+
+
+def test_second_stage_starts_from_best_first_stage_weights(tmp_path, standins, monkeypatch):
+    config = recipe(
+        train={"checkpoint_every": 1, "val_every": 1},
+        schedule={"name": "constant"},
+        stages=[TWO_STAGES[0], {**TWO_STAGES[1], "lr": 1e-30}],
+    )
+    # a tiny lr leaves the fine-tuned weights (almost) at their starting point
+    train(config, tmp_path)
+    pre = CheckpointDir(tmp_path / "pre" / "checkpoints")
+    best = load_file(str(pre.weights_path(pre.best())))
+    fine = final_weights(tmp_path, "fine")
+    for key, value in best.items():
+        assert torch.allclose(value.float(), fine[key].float(), atol=1e-20), key
+
+
+@pytest.mark.parametrize("stop_after", [3, 7])
+def test_stopped_and_resumed_run_matches_uninterrupted_bit_for_bit(
+    tmp_path, standins, stop_after
+) -> None:
+    settings = {"checkpoint_every": 2, "val_every": 3, "log_every": 1}
+    config = recipe(train=settings, stages=TWO_STAGES)
+    whole = tmp_path / "whole"
+    train(config, whole)
+
+    split = tmp_path / "split"
+    stopped = train(recipe(train={**settings, "stop_after": stop_after}, stages=TWO_STAGES), split)
+    assert stopped.stopped_at == stop_after
+    resumed = train(config, split, resume=True)
+    assert resumed.stopped_at == 0
+    for stage in ("pre", "fine"):
+        a, b = final_weights(whole, stage), final_weights(split, stage)
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), (stage, key)
+        assert logged(whole / stage) == logged(split / stage)
+    assert [s.digest for s in resumed.stages] == [
+        json.loads((whole / "summary.json").read_text())["stages"][i]["digest"] for i in (0, 1)
+    ]
+
+
+def test_existing_run_is_never_overwritten(tmp_path, standins) -> None:
+    config = recipe(stages=[TWO_STAGES[0]])
+    train(config, tmp_path)
+    with pytest.raises(DefocusError, match="--resume"):
+        train(config, tmp_path)
+    result = train(config, tmp_path, resume=True)  # finished: nothing to do
+    assert result.stages[0].steps == 5
