@@ -26,21 +26,12 @@ import torch
 from matplotlib.figure import Figure
 
 from defocus.degrade import unsharp_mask
+from defocus.io import quantise
 from defocus.metrics.base import create_metric
 
 SWEEP_METRICS = ("psnr", "q", "omega")
 DEFAULT_AMOUNTS = (0.0, 0.4, 0.8, 1.3, 2.0, 2.5, 3.5, 5.0, 7.0, 9.0, 11.8, 13.8)
 LABELS = {"psnr": "PSNR (dB)", "q": "Q", "omega": "Ω"}
-
-
-def quantise(x: torch.Tensor, bit_depth: int) -> torch.Tensor:
-    """Clip to ``[0, 1]`` and round to ``bit_depth`` bits (values stay floats).
-
-    Shape:
-        Any; returned unchanged.
-    """
-    peak = float(2**bit_depth - 1)
-    return torch.round(x.clamp(0.0, 1.0) * peak) / peak
 
 
 @dataclass

@@ -42,7 +42,7 @@ def stdout_console() -> Console:
 def progress_bar(label: str, total: int) -> Iterator[tuple[Progress, TaskID]]:
     """A transient progress bar on stderr; yields ``(progress, task)``.
 
-    Advance it with ``progress.advance(task)`` and name the item being processed with
+    It is shown only when stderr is a terminal (logs and pipes stay clean). Advance it with ``progress.advance(task)`` and name the item being processed with
     ``progress.update(task, description=name)``.
     """
     columns = (
@@ -51,7 +51,10 @@ def progress_bar(label: str, total: int) -> Iterator[tuple[Progress, TaskID]]:
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
     )
-    with Progress(*columns, console=stderr_console(), transient=True) as progress:
+    console = stderr_console()
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as progress:
         yield progress, progress.add_task("", total=total)
 
 

@@ -18,7 +18,7 @@ from defocus.cli.output import (
     write_json,
 )
 from defocus.errors import DefocusError
-from defocus.io import list_images, match_paths, read_image
+from defocus.io import list_images, match_paths, quantise, read_image
 
 # Importing from ``defocus.metrics`` runs its ``__init__``, which registers every metric.
 from defocus.metrics.base import METRICS, Metric, create_metric, list_metrics
@@ -142,8 +142,9 @@ def load_images(
 ) -> tuple[dict[str, torch.Tensor], bool]:
     """Read the images of one job as ``(1, C, H, W)`` tensors of one channel count.
 
-    Alpha is dropped. When grey and colour images are mixed, grey ones are repeated
-    to three channels.
+    Alpha is dropped. The file's levels are restored exactly in float64 (``k / 255``
+    or ``k / 65535``) before the cast to ``dtype``. When grey and colour images are
+    mixed, grey ones are repeated to three channels.
 
     Returns:
         The images keyed by role, and whether any of them had an alpha channel.
@@ -161,7 +162,9 @@ def load_images(
             )
     channels = max(image.pixels.shape[0] for image in images.values())
     tensors = {
-        role: image.pixels.expand(channels, -1, -1)[None].to(device=device, dtype=dtype)
+        role: quantise(image.pixels.double(), image.bit_depth)
+        .expand(channels, -1, -1)[None]
+        .to(device=device, dtype=dtype)
         for role, image in images.items()
     }
     return tensors, any(image.alpha is not None for image in images.values())

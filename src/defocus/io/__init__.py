@@ -2,7 +2,7 @@
 
 from defocus.io.atomic import atomic_path, atomic_write_bytes
 from defocus.io.files import IMAGE_SUFFIXES, list_images, match_paths, pair_by_stem
-from defocus.io.images import ImageData, read_image, write_image
+from defocus.io.images import ImageData, quantise, read_image, write_image
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -12,6 +12,7 @@ __all__ = [
     "list_images",
     "match_paths",
     "pair_by_stem",
+    "quantise",
     "read_image",
     "write_image",
 ]

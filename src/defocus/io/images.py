@@ -200,6 +200,19 @@ def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(arr)) if op else arr
 
 
+def quantise(x: torch.Tensor, bit_depth: int) -> torch.Tensor:
+    """Clip to ``[0, 1]`` and round to the levels of a ``bit_depth``-bit file (floats out).
+
+    Applied to the float32 pixels of :func:`read_image` in float64, it recovers the
+    file's levels ``k / (2^bits - 1)`` exactly, as if they had been divided in float64.
+
+    Shape:
+        Any; returned unchanged.
+    """
+    peak = float(2**bit_depth - 1)
+    return torch.round(x.clamp(0.0, 1.0) * peak) / peak
+
+
 def _quantise(x: np.ndarray, bit_depth: int) -> np.ndarray:
     peak = 65535 if bit_depth == 16 else 255
     dtype = np.uint16 if bit_depth == 16 else np.uint8
