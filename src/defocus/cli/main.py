@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "defocus.cli.degrade",
     "defocus.cli.score",
     "defocus.cli.sweep",
+    "defocus.cli.train",
 )
 
 
