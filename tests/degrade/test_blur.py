@@ -25,7 +25,7 @@ def test_asymmetric_psf_matches_scipy_convolve(padding, shape):
     x = torch.rand(2, 2, 17, 19, generator=g, dtype=torch.float64)
     k = torch.rand(*shape, generator=g, dtype=torch.float64)
     k /= k.sum()
-    for method in ("direct", "fft"):
+    for method in ("direct", "fft", "opencv"):
         out = blur(x, k, padding=padding, method=method)
         for b in range(2):
             for c in range(2):
@@ -42,8 +42,10 @@ def test_fft_and_direct_agree(padding, dtype):
         k = k / k.sum()
         direct = blur(x, k, padding=padding, method="direct")
         fft = blur(x, k, padding=padding, method="fft")
+        cv = blur(x, k, padding=padding, method="opencv")
         assert (direct - fft).abs().max() < 1e-5
-        assert direct.dtype == dtype == fft.dtype
+        assert (direct - cv).abs().max() < 1e-5
+        assert direct.dtype == dtype == fft.dtype == cv.dtype
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
@@ -51,7 +53,7 @@ def test_kernel_larger_than_image(padding):
     g = torch.Generator().manual_seed(3)
     x = torch.rand(1, 1, 6, 5, generator=g, dtype=torch.float64)
     k = disk_kernel(6.0)  # 13x13, wider than the image in both directions
-    for method in ("direct", "fft"):
+    for method in ("direct", "fft", "opencv"):
         out = blur(x, k, padding=padding, method=method)
         ref = ndi.convolve(x[0, 0].numpy(), k.numpy(), mode=SCIPY_MODE[padding])
         np.testing.assert_allclose(out[0, 0].numpy(), ref, atol=1e-12)
@@ -99,3 +101,11 @@ def test_gradients_flow():
     k = disk_kernel(1.0)
     assert torch.autograd.gradcheck(lambda t: blur(t, k, method="direct"), (x,))
     assert torch.autograd.gradcheck(lambda t: blur(t, k, method="fft"), (x,))
+
+
+def test_opencv_method_refuses_autograd():
+    x = torch.rand(1, 1, 8, 8, requires_grad=True)
+    with pytest.raises(ValueError, match="opencv"):
+        blur(x, disk_kernel(1.0), method="opencv")
+    with pytest.raises(ValueError, match="method"):
+        blur(x, disk_kernel(1.0), method="magic")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,7 +14,8 @@ from defocus.degrade.fft import circular_convolve, fast_size
 from defocus.degrade.kernels import parse_psf
 
 Padding = Literal["reflect", "replicate", "circular", "zeros"]
-Method = Literal["auto", "direct", "fft"]
+Method = Literal["auto", "direct", "fft", "opencv"]
+METHODS = ("auto", "direct", "fft", "opencv")
 PADDINGS = ("reflect", "replicate", "circular", "zeros")
 
 # ``method="auto"`` uses the FFT once the kernel has at least this many taps (25x25).
@@ -127,8 +129,10 @@ def blur(
         padding: Boundary rule: ``"reflect"`` (reflect-101), ``"replicate"``,
             ``"circular"`` or ``"zeros"``. Any kernel size works, also larger than
             the image.
-        method: ``"direct"`` (spatial convolution), ``"fft"``, or ``"auto"``: FFT for
-            kernels of at least :data:`FFT_MIN_TAPS` taps. Both agree to float rounding.
+        method: ``"direct"`` (spatial convolution), ``"fft"``, ``"opencv"``
+            (``cv2.filter2D``: CPU float tensors without autograd only, fastest for
+            single images, e.g. in data loaders), or ``"auto"``: FFT for kernels of at
+            least :data:`FFT_MIN_TAPS` taps, else direct. All agree to float rounding.
 
     Returns:
         The blurred images, same dtype and device as ``x``.
@@ -157,7 +161,7 @@ def convolve_valid(
         xp: Images that include a margin of ``h - 1 - h // 2`` rows above, ``h // 2``
             below, and likewise for columns.
         psf: Kernel(s), as for :func:`blur`.
-        method: ``"direct"``, ``"fft"`` or ``"auto"``.
+        method: As for :func:`blur`.
 
     Returns:
         The convolution over the inner region.
@@ -165,14 +169,16 @@ def convolve_valid(
     Shape:
         ``(B, C, H + h - 1, W + w - 1) -> (B, C, H, W)`` for an ``(h, w)`` PSF.
     """
-    if method not in ("auto", "direct", "fft"):
-        raise ValueError(f"method must be 'auto', 'direct' or 'fft'; got {method!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     k = _as_psf_tensor(psf, xp)
     h, w = k.shape[-2:]
     if method == "auto":
         method = "fft" if h * w >= FFT_MIN_TAPS else "direct"
     if method == "fft":
         return _blur_fft(xp, k)
+    if method == "opencv":
+        return _blur_opencv(xp, k)
     return _blur_direct(xp, k)
 
 
@@ -203,13 +209,41 @@ def _blur_fft(xp: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return out[..., top : top + size[0], left : left + size[1]].contiguous()
 
 
+def _blur_opencv(xp: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Same as :func:`_blur_direct` with ``cv2.filter2D`` plane by plane (CPU, no autograd).
+
+    ``filter2D`` correlates, so it gets the flipped kernel with its anchor on the flipped
+    centre; only outputs whose window lies inside ``xp`` are kept, so its border rule
+    never matters.
+    """
+    if (
+        xp.requires_grad
+        or xp.device.type != "cpu"
+        or xp.dtype not in (torch.float32, torch.float64)
+    ):
+        raise ValueError("method='opencv' needs float32/float64 CPU tensors without autograd")
+    batch, channels, height, width = xp.shape
+    h, w = k.shape[-2:]
+    top, left = h - 1 - h // 2, w - 1 - w // 2
+    planes = xp.contiguous().numpy()
+    kernels = k.flip(-2, -1).expand(batch, channels, h, w).numpy()
+    out = np.empty((batch, channels, height - h + 1, width - w + 1), dtype=planes.dtype)
+    for b in range(batch):
+        for c in range(channels):
+            full = cv2.filter2D(
+                planes[b, c], -1, kernels[b, c], anchor=(left, top), borderType=cv2.BORDER_CONSTANT
+            )
+            out[b, c] = full[top : top + out.shape[2], left : left + out.shape[3]]
+    return torch.from_numpy(out)
+
+
 class Blur(nn.Module):
     """Module form of :func:`blur` with a fixed PSF (stored as a buffer).
 
     Args:
         psf: Kernel, as accepted by :func:`blur` (a string spec such as ``"disk:3"`` too).
         padding: Boundary rule.
-        method: ``"auto"``, ``"direct"`` or ``"fft"``.
+        method: As for :func:`blur`.
 
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``.
