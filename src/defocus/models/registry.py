@@ -11,12 +11,16 @@ from torch import nn
 
 from defocus.errors import DefocusError
 from defocus.models.arknet import ARKNet
+from defocus.models.ehnet import EHNet
 from defocus.models.tiny_unet import TinyUNet
+from defocus.models.xy_deblur import XYDeblur
 from defocus.registry import Registry
 
 MODELS: Registry[nn.Module] = Registry("model")
 MODELS.register("arknet")(ARKNet)
+MODELS.register("ehnet")(EHNet)
 MODELS.register("tiny-unet")(TinyUNet)
+MODELS.register("xy-deblur")(XYDeblur)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 """Folder of the weights shipped with the package."""
