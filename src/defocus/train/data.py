@@ -1,19 +1,22 @@
 """Training and validation data of a run, built from the ``[data]`` table of a recipe.
 
-A thin adapter over :mod:`defocus.data`: it picks the sharp images (a folder or
-generated scenes), holds some out for validation, and indexes training pairs by
-``(epoch, index)`` so that the sampler of :mod:`defocus.train.sampler` fixes the data
-order and the random crops/degradations as a function of (seed, step).
+A thin adapter over :class:`defocus.data.SyntheticDefocusDataset`: it picks the sharp
+images (a folder or generated scenes) and holds some out for validation. Training
+pairs are indexed by ``(epoch, index)``, which the dataset turns into a crop,
+augmentation and degradation seeded by ``(seed, epoch, index)`` alone; with the
+sampler of :mod:`defocus.train.sampler` the whole data stream is a function of
+(seed, step).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
 
 from defocus.errors import DefocusError
+from defocus.io import list_images
 from defocus.train.config import DataConfig
 from defocus.train.scenes import generated_scenes
 
@@ -33,38 +36,89 @@ class ValidationPair:
     sharp: torch.Tensor
 
 
-class EpochIndexed(Dataset):
-    """Training pairs addressed by ``(epoch, index)``.
+Source = Path | torch.Tensor
 
-    Args:
-        dataset: A :mod:`defocus.data` synthetic dataset over the training images.
-        size: Number of training images.
+
+def split_sources(
+    config: DataConfig, channels: int, seed: int
+) -> tuple[list[Source], list[tuple[str, Source]]]:
+    """The sharp training images and the named validation images.
+
+    Without ``config.val`` the last ``val_holdout`` images (sorted by name) are held
+    out of training; validation keeps at most ``val_limit`` images.
+
+    Raises:
+        DefocusError: If a folder is missing or has too few images.
     """
-
-    def __init__(self, dataset: object, size: int) -> None:
-        self.dataset = dataset
-        self.size = size
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        epoch, index = item
-        raise NotImplementedError(epoch, index)
-
-
-def _sharp_images(config: DataConfig, channels: int, seed: int) -> list[tuple[str, object]]:
     if config.source == "generated":
         scenes = generated_scenes(config.generated_images, config.generated_size, channels, seed)
-        return [(f"scene-{i}", scene) for i, scene in enumerate(scenes)]
-    raise DefocusError(f"{config.train}: folder data is not available yet")
+        named: list[tuple[str, Source]] = [(f"scene-{i}", s) for i, s in enumerate(scenes)]
+    else:
+        named = [(path.stem, path) for path in list_images(config.train)]
+    if config.val:
+        training = [source for _, source in named]
+        validation: list[tuple[str, Source]] = [(p.stem, p) for p in list_images(config.val)]
+    else:
+        where = config.train if config.source == "folder" else "generated data"
+        if config.val_holdout >= len(named):
+            raise DefocusError(
+                f"{where}: {len(named)} images, too few to hold out "
+                f"data.val_holdout = {config.val_holdout} for validation"
+            )
+        cut = len(named) - config.val_holdout
+        training = [source for _, source in named[:cut]]
+        validation = named[cut:]
+    if config.val_limit:
+        validation = validation[: config.val_limit]
+    return training, validation
 
 
-def build_training_data(config: DataConfig, seed: int) -> Dataset:
-    """The training pairs of a run (see :class:`EpochIndexed`)."""
-    raise DefocusError(f"{config.train}: training data is not available yet ({seed})")
+def build_training_data(
+    config: DataConfig, seed: int, channels: int = 1
+) -> torch.utils.data.Dataset:
+    """Random degraded crops of the training images, indexed by ``(epoch, index)``.
+
+    Args:
+        config: The ``[data]`` table.
+        seed: Run seed.
+        channels: Channels of generated scenes when not training on luma.
+
+    Returns:
+        A dataset whose items are ``(blurry, sharp)`` of shape ``(C, crop, crop)``.
+    """
+    from defocus.data import SyntheticDefocusDataset
+
+    training, _ = split_sources(config, 1 if config.luma else channels, seed)
+    return SyntheticDefocusDataset(
+        training, config.blur, crop=config.crop, augment=True, luma=config.luma, seed=seed
+    )
 
 
-def build_validation_pairs(config: DataConfig, seed: int) -> list[ValidationPair]:
-    """The held-out validation pairs of a run (at most ``config.val_limit``)."""
-    raise DefocusError(f"{config.train}: validation data is not available yet ({seed})")
+def build_validation_pairs(
+    config: DataConfig, seed: int, channels: int = 1
+) -> list[ValidationPair]:
+    """The held-out images, whole, degraded like the training data (fixed per image).
+
+    Args:
+        config: The ``[data]`` table.
+        seed: Run seed.
+        channels: Channels of generated scenes when not training on luma.
+    """
+    from defocus.data import SyntheticDefocusDataset
+
+    _, validation = split_sources(config, 1 if config.luma else channels, seed)
+    if not validation:
+        return []
+    dataset = SyntheticDefocusDataset(
+        [source for _, source in validation],
+        config.blur,
+        crop=None,
+        augment=False,
+        luma=config.luma,
+        seed=seed,
+    )
+    pairs = []
+    for index, (name, _) in enumerate(validation):
+        blurry, sharp = dataset[(0, index)]
+        pairs.append(ValidationPair(name, blurry[None], sharp[None]))
+    return pairs

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,10 +136,17 @@ class Trainer:
             pretrained=model_config.pretrained or None,
         ).to(self.device)
         self.initial_weights = {k: v.clone() for k, v in self.model.state_dict().items()}
-        self.train_data = build_training_data(config.data, config.train.seed)
+        channels = model_config.in_channels
+        self.train_data = build_training_data(config.data, config.train.seed, channels)
         self.val_pairs: list[ValidationPair] = build_validation_pairs(
-            config.data, config.train.seed
+            config.data, config.train.seed, channels
         )
+        found = self.train_data[(0, 0)][1].shape[0]
+        if found != channels:
+            raise DefocusError(
+                f"{config.data.train}: images have {found} channels but model.in_channels = "
+                f"{channels} (set data.luma = true to train on luma)"
+            )
         self.metrics = {
             name: create_metric(name).to(self.device) for name in config.train.val_metrics
         }
@@ -252,7 +260,7 @@ class Trainer:
         )
         running = torch.zeros(1 + len(term_names), dtype=torch.float64, device=self.device)
         interval_steps, interval_time = 0, 0.0
-        progress = _progress(context.is_main and config.train.progress)
+        progress = _progress(context.is_main and config.train.progress and sys.stderr.isatty())
         with progress:
             task = progress.add_task(
                 stage.name, total=stage.steps, completed=start, loss="-", speed="-"
