@@ -1,1 +1,20 @@
 """Training losses; every loss is lower-is-better."""
+
+from defocus.losses.composite import CompositeLoss
+from defocus.losses.frequency import FrequencyLoss, frequency_loss
+from defocus.losses.pixel import CharbonnierLoss, L1Loss, charbonnier_loss, l1_loss
+from defocus.losses.registry import create_loss, list_losses, loss_inputs, register_loss
+
+__all__ = [
+    "CharbonnierLoss",
+    "CompositeLoss",
+    "FrequencyLoss",
+    "L1Loss",
+    "charbonnier_loss",
+    "create_loss",
+    "frequency_loss",
+    "l1_loss",
+    "list_losses",
+    "loss_inputs",
+    "register_loss",
+]

@@ -1,0 +1,88 @@
+"""A weighted sum of registered losses, assembled from a config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from defocus.errors import DefocusError
+from defocus.losses.reduction import check_reduction
+from defocus.losses.registry import NO_REFERENCE, create_loss, loss_inputs
+
+
+class CompositeLoss(nn.Module):
+    """``total = Σ weight_i · loss_i``, e.g. the fine-tuning loss ``L1 - β · Q``.
+
+    Each term is a mapping ``{"name": <registered loss>, "weight": w, **kwargs}``
+    (weight defaults to 1; other keys go to the loss's constructor). ``L1 - β · Q`` is
+    ``[{"name": "l1", "weight": 1.0}, {"name": "sharpness", "weight": β}]`` because the
+    ``sharpness`` loss is ``-Q``; EHNet's own loss is
+    ``[{"name": "l1"}, {"name": "frequency", "weight": 0.1}]``.
+
+    Calling the module returns ``(total, terms)`` where ``terms`` maps each term's name
+    to its *unweighted* value (for logging), so ``total == Σ weight · terms[name]``.
+    All terms use this module's ``reduction``; since "mean" and "sum" are linear in the
+    per-image values, the total has the same meaning as each term's.
+
+    Args:
+        terms: The terms, in order; names must be unique.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (per image).
+
+    Raises:
+        DefocusError: On an empty list, a term without a name, a duplicate name, a
+            non-numeric weight, a ``reduction`` key inside a term, or an unknown loss.
+
+    Shape:
+        - restored, reference: :math:`(B, C, H, W)`.
+        - Output: total and each term :math:`()`, or :math:`(B,)` for ``"none"``.
+    """
+
+    def __init__(self, terms: Sequence[Mapping[str, Any]], reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = check_reduction(reduction)
+        if not terms:
+            raise DefocusError("loss: at least one term is needed")
+        self.names: list[str] = []
+        self.weights: list[float] = []
+        self.inputs: list[tuple[str, ...]] = []
+        self.losses = nn.ModuleList()
+        for index, term in enumerate(terms):
+            options = dict(term)
+            name = options.pop("name", None)
+            if not isinstance(name, str):
+                raise DefocusError(f"loss term {index + 1}: needs a 'name' (got {term!r})")
+            if name in self.names:
+                raise DefocusError(f"loss term {name!r} appears twice")
+            weight = options.pop("weight", 1.0)
+            if isinstance(weight, bool) or not isinstance(weight, int | float):
+                raise DefocusError(f"loss term {name!r}: weight must be a number, got {weight!r}")
+            if "reduction" in options:
+                raise DefocusError(
+                    f"loss term {name!r}: set 'reduction' on the composite loss, not on a term"
+                )
+            self.losses.append(create_loss(name, reduction=reduction, **options))
+            self.names.append(name)
+            self.weights.append(float(weight))
+            self.inputs.append(loss_inputs(name))
+
+    def forward(
+        self, restored: torch.Tensor, reference: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Compute the total and the individual terms (see the class docstring).
+
+        Raises:
+            ValueError: If a term needs ``reference`` and none was given.
+        """
+        values: dict[str, torch.Tensor] = {}
+        for name, inputs, loss in zip(self.names, self.inputs, self.losses, strict=True):
+            if inputs == NO_REFERENCE:
+                values[name] = loss(restored)
+            elif reference is None:
+                raise ValueError(f"loss term {name!r} needs the reference image")
+            else:
+                values[name] = loss(restored, reference)
+        total = sum(w * values[n] for n, w in zip(self.names, self.weights, strict=True))
+        return total, values
