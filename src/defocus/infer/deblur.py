@@ -25,6 +25,13 @@ AUTO_TILE_PIXELS = 1024 * 1024
 """Largest image (in pixels) that ``tile=None`` processes whole."""
 MIN_SIDE = 2
 """Smallest image side accepted: a 1-pixel image has no neighbourhood to deblur."""
+DEFAULT_MULTIPLE = 16
+"""Tile alignment for networks without a ``multiple`` attribute.
+
+Tiles must start at multiples of a network's total down-sampling factor for tiled and
+whole-image outputs to agree; 16 is right for any network down-sampling up to 16 times
+(TinyUNet: 2, XY-Deblur: 4). Networks needing more must declare ``multiple``.
+"""
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -150,7 +157,7 @@ def deblur(
     target = resolve_device(device)
     network = load_model(model).to(target)
     restore = colour_restorer(network, target, colour.device)
-    multiple = int(getattr(network, "multiple", 1))
+    multiple = int(getattr(network, "multiple", DEFAULT_MULTIPLE))
     with torch.inference_mode():
         restored = tiled_apply(
             restore, colour, auto_tile(height, width, tile), overlap, multiple, batch_size

@@ -28,10 +28,11 @@ def tile_spans(length: int, tile: int, overlap: int, multiple: int = 1) -> list[
 
     Starts are multiples of ``multiple`` so that a network whose output depends on the
     alignment of its pooling grid (a U-Net pooling 4 times needs ``multiple = 16``) sees
-    every tile aligned as in the whole image. Tiles have ``tile`` pixels (rounded down
-    to a multiple) and are spread evenly, as few as keep every overlap at least
-    ``overlap``; the last one is shifted inward to end at ``length`` (no padding), so
-    it may be up to ``multiple - 1`` pixels longer.
+    every tile aligned as in the whole image. Tiles have ``tile`` pixels (rounded up
+    to a multiple, and to at least one multiple more than ``overlap``) and are spread
+    evenly, as few as keep every overlap at least ``overlap``; the last one is shifted
+    inward to end at ``length`` (no padding), so it may be up to ``multiple - 1``
+    pixels longer. Every span is thus shorter than ``tile + 2 * multiple``.
 
     Args:
         length: Image side in pixels (>= 1).
@@ -52,11 +53,12 @@ def tile_spans(length: int, tile: int, overlap: int, multiple: int = 1) -> list[
         raise DefocusError(f"tile size must be positive, got {tile}")
     if not 0 <= overlap < tile:
         raise DefocusError(f"tile overlap must be in [0, {tile - 1}], got {overlap}")
-    tile = max(multiple, tile // multiple * multiple)
-    if tile >= length:
+    # Round the tile up to a multiple, leaving room for a step of at least one multiple.
+    tile = max(-(-tile // multiple), -(-overlap // multiple) + 1) * multiple
+    last = max(0, length - tile) // multiple  # last start, in units of ``multiple``
+    if last == 0:
         return [(0, length)]
-    step = max(multiple, (tile - overlap) // multiple * multiple)
-    last = (length - tile) // multiple  # last start, in units of ``multiple``
+    step = (tile - overlap) // multiple * multiple
     gaps = -(-last * multiple // step)  # fewest equal-ish gaps no longer than ``step``
     starts = [round(k * last / gaps) * multiple for k in range(gaps + 1)]
     spans = [(start, start + tile) for start in starts[:-1]]
