@@ -7,6 +7,13 @@ rewards the ringing too), PSNR keeps falling (it penalises any change, including
 the first, pleasant sharpening), and Ω rises while the image gets crisper, then falls
 once ringing dominates.
 
+The sweep reports two sharpness values: ``q``, the registered Zhu–Milanfar Q on
+8x8 patches, and ``qin``, the inner Q of Ω on 2x2 sub-patches over the whole image
+(the quantity of the paper's figures and of the "Qin" column of the calibration
+table in ``metrics.md``). Once sharpening saturates many pixels at 0 or 1 (8-bit
+clipping), ``q`` can fall again at large amounts (on the EUSIPCO ``GT.png`` it peaks
+near γ = 5), whereas ``qin`` keeps rising.
+
 Quantisation: each sharpened image is rounded and clipped to the bit depth of the
 reference before scoring, as if it had been saved to a file like the reference (the
 paper's ``sharp*.png`` files are 8-bit; the result is then bit-identical to MATLAB
@@ -28,10 +35,17 @@ from matplotlib.figure import Figure
 from defocus.degrade import unsharp_mask
 from defocus.io import quantise
 from defocus.metrics.base import create_metric
+from defocus.metrics.omega import inner_q
 
-SWEEP_METRICS = ("psnr", "q", "omega")
+SWEEP_METRICS = ("psnr", "q", "qin", "omega")
 DEFAULT_AMOUNTS = (0.0, 0.4, 0.8, 1.3, 2.0, 2.5, 3.5, 5.0, 7.0, 9.0, 11.8, 13.8)
-LABELS = {"psnr": "PSNR (dB)", "q": "Q", "omega": "Ω"}
+LABELS = {"psnr": "PSNR (dB)", "q": "Q", "qin": "Qin", "omega": "Ω"}
+LONG_LABELS = {
+    "psnr": "PSNR (dB)",
+    "q": "Q (Zhu–Milanfar, 8x8)",
+    "qin": "Qin (Ω's inner Q, 2x2)",
+    "omega": "Ω",
+}
 
 
 @dataclass
@@ -63,6 +77,14 @@ def _centre(x: torch.Tensor, size: int) -> torch.Tensor:
     return x[..., top : top + size, left : left + size]
 
 
+def _scorer(name: str, device: torch.device) -> tuple[Callable[..., torch.Tensor], tuple[str, ...]]:
+    """A metric callable and the images it takes; ``"qin"`` is Ω's inner Q."""
+    if name == "qin":
+        return inner_q, ("restored",)
+    metric = create_metric(name).to(device=device, dtype=torch.float64)
+    return metric, tuple(metric.inputs)
+
+
 def sharpening_sweep(
     reference: torch.Tensor,
     amounts: Sequence[float] = DEFAULT_AMOUNTS,
@@ -83,8 +105,8 @@ def sharpening_sweep(
         radius: Gaussian standard deviation of the unsharp mask.
         bit_depth: Quantise the reference and each sharpened image to this many bits
             (8 or 16) before scoring, or ``None`` to keep floats (no clipping).
-        metrics: Registered metric names; each takes ``(restored, reference)`` or
-            ``(restored,)``.
+        metrics: Registered metric names taking ``(restored, reference)`` or
+            ``(restored,)``, or ``"qin"`` (inner Q of Ω over the whole image).
         view: Side of the central crop kept in :attr:`SweepResult.views`.
         on_step: Called with each amount once it is scored (progress reporting).
 
@@ -98,7 +120,7 @@ def sharpening_sweep(
     x = x.to(torch.float64)
     if bit_depth is not None:
         x = quantise(x, bit_depth)
-    scorers = {n: create_metric(n).to(device=x.device, dtype=torch.float64) for n in metrics}
+    scorers = {n: _scorer(n, x.device) for n in metrics}
     ordered = sorted(float(a) for a in amounts)
     result = SweepResult(ordered, {n: [] for n in metrics})
     with torch.no_grad():
@@ -106,8 +128,8 @@ def sharpening_sweep(
             y = unsharp_mask(x, amount, radius)
             if bit_depth is not None:
                 y = quantise(y, bit_depth)
-            for name, scorer in scorers.items():
-                args = (y, x) if "reference" in scorer.inputs else (y,)
+            for name, (scorer, inputs) in scorers.items():
+                args = (y, x) if "reference" in inputs else (y,)
                 result.values[name].append(float(scorer(*args)[0]))
             result.views.append(_centre(y[0], view).clamp(0.0, 1.0).float().cpu())
             if on_step is not None:
@@ -121,15 +143,15 @@ def _finite(amounts: Sequence[float], values: Sequence[float]) -> tuple[list, li
 
 
 def plot_sweep(result: SweepResult, title: str) -> Figure:
-    """PSNR, Q and Ω against the amount, one stacked panel each, shared x axis.
+    """Each metric (PSNR, Q, Qin, Ω) against the amount, one stacked panel each.
 
     The amount where Ω peaks is marked on every panel. Non-finite values (the PSNR
     of the unsharpened image is infinite) are left out of the curves.
     """
     names = list(result.values)
-    fig = Figure(figsize=(7.0, 2.3 * len(names) + 0.8), dpi=110)
+    fig = Figure(figsize=(7.0, 1.9 * len(names) + 0.8), dpi=110)
     axes = list(fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0])
-    colours = {"psnr": "tab:blue", "q": "tab:green", "omega": "tab:red"}
+    colours = {"psnr": "tab:blue", "q": "tab:green", "qin": "tab:olive", "omega": "tab:red"}
     peak = None
     if "omega" in result.values:
         omega = result.values["omega"]
@@ -137,7 +159,7 @@ def plot_sweep(result: SweepResult, title: str) -> Figure:
     for ax, name in zip(axes, names, strict=True):
         xs, ys = _finite(result.amounts, result.values[name])
         ax.plot(xs, ys, marker="o", color=colours.get(name, "tab:gray"), lw=1.8)
-        ax.set_ylabel(LABELS.get(name, name))
+        ax.set_ylabel(LONG_LABELS.get(name, name), fontsize=9)
         ax.grid(True, alpha=0.3)
         if peak is not None:
             ax.axvline(peak, color="0.4", ls=":", lw=1.2)
@@ -164,7 +186,9 @@ def contact_sheet(result: SweepResult, columns: int = 4, dpi: int = 100) -> Figu
     columns = max(1, min(columns, n))
     rows = math.ceil(n / columns)
     h, w = result.views[0].shape[-2:]
-    panel_w, panel_h = max(w / dpi, 2.2), h / dpi + 0.55
+    # At least 2.9 inches per panel so that the labels fit; small crops are enlarged.
+    panel_w = max(w / dpi, 2.9)
+    panel_h = panel_w * h / w + 0.45
     fig = Figure(figsize=(panel_w * columns, panel_h * rows), dpi=dpi)
     axes = fig.subplots(rows, columns, squeeze=False)
     for index, ax in enumerate(axes.flat):
@@ -174,10 +198,12 @@ def contact_sheet(result: SweepResult, columns: int = 4, dpi: int = 100) -> Figu
         view = result.views[index]
         pixels = view[0] if view.shape[0] == 1 else view.permute(1, 2, 0)
         ax.imshow(pixels.numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-        scores = "  ".join(
+        items = [f"γ = {result.amounts[index]:g}"]
+        items += [
             f"{LABELS.get(k, k).split(' ')[0]} {_short(v[index])}" for k, v in result.values.items()
-        )
-        ax.set_title(f"γ = {result.amounts[index]:g}\n{scores}", fontsize=8)
+        ]
+        lines = ("   ".join(items[i : i + 3]) for i in range(0, len(items), 3))
+        ax.set_title("\n".join(lines), fontsize=8)
     fig.tight_layout(pad=0.4)
     return fig
 

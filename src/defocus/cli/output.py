@@ -42,7 +42,8 @@ def stdout_console() -> Console:
 def progress_bar(label: str, total: int) -> Iterator[tuple[Progress, TaskID]]:
     """A transient progress bar on stderr; yields ``(progress, task)``.
 
-    It is shown only when stderr is a terminal (logs and pipes stay clean). Advance it with ``progress.advance(task)`` and name the item being processed with
+    It is shown only when stderr is a terminal (logs and pipes stay clean). Advance
+    it with ``progress.advance(task)`` and name the item being processed with
     ``progress.update(task, description=name)``.
     """
     columns = (

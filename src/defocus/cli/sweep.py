@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from defocus.assets import sample_image_path
 from defocus.bench.sharpening import (
     DEFAULT_AMOUNTS,
+    LABELS,
     SWEEP_METRICS,
     contact_sheet,
     plot_sweep,
@@ -27,16 +28,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``sweep`` sub-command."""
     parser = subparsers.add_parser(
         "sweep",
-        help="sharpen a reference with increasing unsharp-mask amounts; plot PSNR, Q and Ω",
+        help="sharpen a reference with increasing unsharp-mask amounts; plot PSNR, Q, Ω",
         description=(
             "Sharpen REFERENCE (default: a bundled photo, a crop of Kodak 'kodim23') by "
             "unsharp masking with each amount, score every result against REFERENCE "
-            "(PSNR and Ω) and on its own (Q), and write sweep.csv, sweep.png (the three "
-            "curves against the amount) and contact_sheet.png (the sharpened images, "
+            "(PSNR and Ω) and on its own (Q of Zhu-Milanfar and Qin, Ω's inner Q), and "
+            "write sweep.csv, sweep.png (the curves against the amount) and "
+            "contact_sheet.png (the sharpened images, "
             "central 256x256 pixels at 1:1) to --out. Each sharpened image is rounded "
             "and clipped to the reference's bit depth before scoring, as if saved like "
             "the reference. Expected behaviour (EUSIPCO 2025, Figs. 1-2): Q rises, PSNR "
-            "falls, Ω rises then falls once ringing sets in. An alpha channel is ignored."
+            "falls, Ω rises then falls once ringing sets in (with 8-bit clipping Q of "
+            "Zhu-Milanfar may fall again at large amounts; Qin keeps rising). An alpha "
+            "channel is ignored."
         ),
     )
     parser.add_argument(
@@ -115,9 +119,9 @@ def run(args: argparse.Namespace) -> int:
     _save_figure(out / FILES[1], plot_sweep(result, title))
     _save_figure(out / FILES[2], contact_sheet(result))
 
-    columns = [("amount", "γ"), ("psnr", "PSNR (dB)"), ("q", "Q"), ("omega", "Ω")]
+    columns = [("amount", "γ"), *((n, LABELS[n]) for n in SWEEP_METRICS)]
     digits = {"amount": 2, "psnr": 2, "omega": 2}
     console = stdout_console()
     console.print(table(f"{path.name}, radius {args.radius:g}", columns, rows, digits))
-    console.print(f"wrote {', '.join(str(out / f) for f in FILES)}")
+    console.print(f"wrote {', '.join(str(out / f) for f in FILES)}", soft_wrap=True)
     return 0
