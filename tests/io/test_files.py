@@ -83,3 +83,8 @@ def test_atomic_path_missing_folder_is_user_error(tmp_path: Path) -> None:
         atomic_path(tmp_path / "nope" / "x.csv"),
     ):
         pass
+
+
+def test_hidden_files_are_skipped(tmp_path: Path) -> None:
+    touch(tmp_path / "d", "._a.png", ".b.png", "a.png")
+    assert [p.name for p in list_images(tmp_path / "d")] == ["a.png"]

@@ -312,3 +312,17 @@ def test_write_unsupported_extension(tmp_path: Path, name: str) -> None:
 def test_write_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(DefocusError, match="does not exist"):
         write_image(tmp_path / "nope" / "x.png", torch.rand(1, 2, 2))
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_colour_key_transparency_becomes_alpha(tmp_path: Path, mode: str) -> None:
+    arr = RNG.integers(0, 250, (6, 7, 3), dtype=np.uint8)
+    arr[2, 3] = (255, 255, 255)
+    img = Image.fromarray(arr).convert(mode)
+    key = 255 if mode == "L" else (255, 255, 255)
+    img.save(tmp_path / "k.png", transparency=key)
+    data = read_image(tmp_path / "k.png")
+    assert data.pixels.shape[0] == (1 if mode == "L" else 3) and data.alpha is not None
+    expected = np.ones((6, 7), np.float32)
+    expected[2, 3] = 0
+    np.testing.assert_array_equal(data.alpha[0].numpy(), expected)

@@ -15,6 +15,9 @@ IMAGE_SUFFIXES = frozenset(
 def list_images(path: str | Path) -> list[Path]:
     """Return ``[path]`` for a file, or the sorted image files directly inside a folder.
 
+    In a folder, hidden files (names starting with ``.``, e.g. macOS ``._x.png``
+    resource forks) are skipped.
+
     Raises:
         DefocusError: If ``path`` does not exist, or is a folder with no images.
     """
@@ -22,7 +25,11 @@ def list_images(path: str | Path) -> list[Path]:
     if p.is_file():
         return [p]
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(
+            f
+            for f in p.iterdir()
+            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
+        )
         if not files:
             raise DefocusError(f"{p}: folder contains no images")
         return files

@@ -73,6 +73,8 @@ def _pil_to_array(img: Image.Image, path: Path) -> tuple[np.ndarray, int]:
     mode = img.mode
     if mode in ("P", "PA"):
         img = img.convert("RGBA" if "transparency" in img.info or mode == "PA" else "RGB")
+    elif mode in ("L", "RGB") and "transparency" in img.info:
+        img = img.convert("LA" if mode == "L" else "RGBA")  # colour-key transparency
     elif mode in ("1", "L", "LA", "RGB", "RGBA"):
         pass
     elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
