@@ -14,6 +14,8 @@ from defocus.errors import DefocusError
 # sets ``func`` (taking the parsed namespace, returning an exit code) as its default.
 COMMAND_MODULES = (
     "defocus.cli.degrade",
+    "defocus.cli.models",
+    "defocus.cli.prepare_pairs",
     "defocus.cli.score",
     "defocus.cli.sweep",
     "defocus.cli.train",

@@ -59,17 +59,24 @@ def _header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
     return shapes, metadata
 
 
+def meta_model(architecture: str, in_channels: int) -> nn.Module:
+    """Build a registered model on the meta device: shapes only, no memory, little time."""
+    with torch.device("meta"):
+        return MODELS.create(architecture, in_channels=in_channels)
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Number of trainable parameters (BatchNorm running statistics are not counted)."""
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
 def architecture_shapes(
     architecture: str, in_channels: int
 ) -> tuple[dict[str, tuple[int, ...]], int]:
-    """State-dict shapes and trainable parameter count of a registered model.
-
-    The model is built on the meta device, so this costs no memory and little time.
-    """
-    with torch.device("meta"):
-        model = MODELS.create(architecture, in_channels=in_channels)
+    """State-dict shapes and trainable parameter count of a registered model."""
+    model = meta_model(architecture, in_channels)
     shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
-    return shapes, sum(parameter.numel() for parameter in model.parameters())
+    return shapes, parameter_count(model)
 
 
 def inspect_weights(path: str | Path) -> WeightsInfo:
