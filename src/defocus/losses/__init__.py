@@ -3,6 +3,15 @@
 from defocus.losses.composite import CompositeLoss
 from defocus.losses.frequency import FrequencyLoss, frequency_loss
 from defocus.losses.pixel import CharbonnierLoss, L1Loss, charbonnier_loss, l1_loss
+from defocus.losses.reblur import (
+    ReblurLoss,
+    SelfReblurLoss,
+    adapt_at_test_time,
+    reblur_loss,
+    reblur_module_loss,
+    reblur_step,
+    self_reblur_loss,
+)
 from defocus.losses.registry import create_loss, list_losses, loss_inputs, register_loss
 
 __all__ = [
@@ -10,11 +19,18 @@ __all__ = [
     "CompositeLoss",
     "FrequencyLoss",
     "L1Loss",
+    "ReblurLoss",
+    "SelfReblurLoss",
+    "adapt_at_test_time",
     "charbonnier_loss",
     "create_loss",
     "frequency_loss",
     "l1_loss",
     "list_losses",
     "loss_inputs",
+    "reblur_loss",
+    "reblur_module_loss",
+    "reblur_step",
     "register_loss",
+    "self_reblur_loss",
 ]

@@ -8,6 +8,7 @@ from torch import nn
 
 from defocus.losses.frequency import FrequencyLoss
 from defocus.losses.pixel import CharbonnierLoss, L1Loss
+from defocus.losses.reblur import ReblurLoss, SelfReblurLoss
 from defocus.registry import Registry
 
 LOSSES: Registry[nn.Module] = Registry("loss")
@@ -62,6 +63,8 @@ def loss_inputs(name: str) -> tuple[str, ...]:
 register_loss("l1")(L1Loss)
 register_loss("charbonnier")(CharbonnierLoss)
 register_loss("frequency")(FrequencyLoss)
+register_loss("reblur")(ReblurLoss)
+register_loss("self-reblur", inputs=NO_REFERENCE)(SelfReblurLoss)
 
 
 @register_loss("sharpness", inputs=NO_REFERENCE)

@@ -1,0 +1,206 @@
+"""Reblurring losses (Nah et al., "Clean images are hard to reblur", ICCV 2021).
+
+A reblurring module ``M_R`` (:class:`defocus.models.reblur.ReblurModule`) learns to
+amplify the blur left in a deblurred image ``L = M_D(B)``; a sharp image stays
+unchanged. Its training loss is :func:`reblur_module_loss`; the deblurrer ``M_D`` then
+gets :func:`reblur_loss` (supervised) or :func:`self_reblur_loss` (no sharp image, also
+used for test-time adaptation by :func:`adapt_at_test_time`). ``M_R`` and ``M_D`` are
+updated in alternation, each with the other frozen: the deblurrer's losses here freeze
+``M_R`` themselves, and :func:`reblur_module_loss` detaches ``L``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from defocus.losses.pixel import l1_loss
+from defocus.losses.reduction import check_reduction
+from defocus.models.reblur import ReblurModule, frozen
+from defocus.models.registry import load_weights, resolve_weights
+
+TTA_STEPS = 5
+"""Default number of Adam steps of test-time adaptation (the paper leaves it open)."""
+TTA_LR = 1e-5
+"""Default Adam learning rate of test-time adaptation (the paper leaves it open)."""
+
+
+def reblur_module_loss(
+    reblur: nn.Module,
+    restored: torch.Tensor,
+    sharp: torch.Tensor,
+    blurry: torch.Tensor,
+    reduction: str = "mean",
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Training loss of ``M_R``: ``L_blur + L_sharp``.
+
+    ``L_blur = ||M_R(sg(L)) - B||_1`` (amplify the remaining blur back to the blurry
+    input) and ``L_sharp = ||M_R(S) - S||_1`` (leave sharp images alone). ``L`` is
+    detached, so no gradient reaches the deblurrer.
+
+    Args:
+        reblur: The reblurring module ``M_R``.
+        restored: Deblurred images ``L``.
+        sharp: Sharp images ``S``.
+        blurry: Blurry inputs ``B``.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Returns:
+        The total and ``{"blur": L_blur, "sharp": L_sharp}``.
+
+    Shape:
+        - restored, sharp, blurry: :math:`(B, C, H, W)`.
+        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+    """
+    blur = l1_loss(reblur(restored.detach()), blurry, reduction)
+    keep = l1_loss(reblur(sharp), sharp, reduction)
+    return blur + keep, {"blur": blur, "sharp": keep}
+
+
+def reblur_loss(
+    reblur: nn.Module, restored: torch.Tensor, sharp: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Supervised reblurring loss ``||M_R(L) - M_R(S)||_1`` for the deblurrer.
+
+    ``M_R`` is frozen (no gradient reaches its parameters); gradients flow through it
+    to ``L``. Add it to the pixel loss with a weight (1 in the paper).
+
+    Shape:
+        - restored, sharp: :math:`(B, C, H, W)`.
+        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+    """
+    with frozen(reblur):
+        reblurred = reblur(restored)
+        with torch.no_grad():
+            target = reblur(sharp)
+    return l1_loss(reblurred, target, reduction)
+
+
+def self_reblur_loss(
+    reblur: nn.Module, restored: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Self-supervised reblurring loss ``||M_R(L) - sg(L)||_1`` (no sharp image needed).
+
+    ``M_R`` is frozen and the target ``L`` is detached, so the deblurrer is pushed
+    towards outputs that ``M_R`` cannot blur further.
+
+    Shape:
+        - restored: :math:`(B, C, H, W)`.
+        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+    """
+    with frozen(reblur):
+        return l1_loss(reblur(restored), restored.detach(), reduction)
+
+
+def reblur_step(
+    reblur: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    restored: torch.Tensor,
+    sharp: torch.Tensor,
+    blurry: torch.Tensor,
+) -> dict[str, float]:
+    """One optimiser step of ``M_R`` on :func:`reblur_module_loss` (the deblurrer is untouched).
+
+    Returns:
+        ``{"loss": ..., "blur": ..., "sharp": ...}`` as floats, for logging.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    total, terms = reblur_module_loss(reblur, restored, sharp, blurry)
+    total.backward()
+    optimizer.step()
+    return {"loss": total.item(), **{name: value.item() for name, value in terms.items()}}
+
+
+def adapt_at_test_time(
+    deblurrer: nn.Module,
+    reblur: nn.Module,
+    blurry: torch.Tensor,
+    steps: int = TTA_STEPS,
+    lr: float = TTA_LR,
+) -> torch.Tensor:
+    """Deblur one image after a few Adam steps on :func:`self_reblur_loss`.
+
+    A copy of the deblurrer is adapted (kept in eval mode, so BatchNorm statistics are
+    not re-estimated from one image); ``deblurrer`` and ``reblur`` are unchanged.
+
+    Args:
+        deblurrer: ``M_D``.
+        reblur: A trained ``M_R`` (frozen during adaptation).
+        blurry: The image(s) to deblur.
+        steps: Adam steps.
+        lr: Adam learning rate.
+
+    Returns:
+        The adapted deblurrer's output, without gradient.
+
+    Shape:
+        - blurry: :math:`(B, C, H, W)`.
+        - Output: :math:`(B, C, H, W)`.
+    """
+    adapted = copy.deepcopy(deblurrer).eval()
+    optimizer = torch.optim.Adam(adapted.parameters(), lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        self_reblur_loss(reblur, adapted(blurry)).backward()
+        optimizer.step()
+    with torch.no_grad():
+        return adapted(blurry)
+
+
+class ReblurLossBase(nn.Module):
+    """Base of the reblurring loss modules: holds ``M_R``, frozen whenever it is used.
+
+    Args:
+        in_channels: Image channels C of ``M_R``.
+        pretrained: Safetensors weights of a trained ``M_R`` (a path); ``None`` keeps
+            the random initialisation (only useful when ``M_R`` is trained alongside,
+            e.g. with :func:`reblur_step` on ``loss.reblur``).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        **module_options: ``features``, ``blocks``, ``kernel_size`` of ``M_R``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        pretrained: str | Path | None = None,
+        reduction: str = "mean",
+        **module_options: int,
+    ) -> None:
+        super().__init__()
+        self.reduction = check_reduction(reduction)
+        self.reblur = ReblurModule(in_channels, **module_options)
+        if pretrained is not None:
+            load_weights(self.reblur, resolve_weights(pretrained))
+
+
+class ReblurLoss(ReblurLossBase):
+    """Module form of :func:`reblur_loss`, registered as the ``"reblur"`` loss.
+
+    Takes the arguments of :class:`ReblurLossBase`.
+
+    Shape:
+        - restored, reference: :math:`(B, C, H, W)`.
+        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+    """
+
+    def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """Compute the loss (see the class docstring for shapes)."""
+        return reblur_loss(self.reblur, restored, reference, self.reduction)
+
+
+class SelfReblurLoss(ReblurLossBase):
+    """Module form of :func:`self_reblur_loss`, registered as the ``"self-reblur"`` loss.
+
+    Takes the arguments of :class:`ReblurLossBase`.
+
+    Shape:
+        - restored: :math:`(B, C, H, W)`.
+        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+    """
+
+    def forward(self, restored: torch.Tensor) -> torch.Tensor:
+        """Compute the loss (see the class docstring for shapes)."""
+        return self_reblur_loss(self.reblur, restored, self.reduction)

@@ -1,0 +1,87 @@
+"""The reblurring module of Nah et al., "Clean images are hard to reblur" (ICCV 2021)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+
+class ReblurBlock(nn.Module):
+    """conv → ReLU → conv plus identity (k x k convolutions with bias).
+
+    Args:
+        channels: Input and output channels.
+        kernel_size: Odd kernel side.
+
+    Shape:
+        - Input: :math:`(B, c, H, W)`.
+        - Output: :math:`(B, c, H, W)`.
+    """
+
+    def __init__(self, channels: int, kernel_size: int) -> None:
+        super().__init__()
+        padding = kernel_size // 2
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, kernel_size, padding=padding),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, kernel_size, padding=padding),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the block (see the class docstring for shapes)."""
+        return x + self.body(x)
+
+
+class ReblurModule(nn.Module):
+    """``M_R``: a small residual CNN trained to amplify the blur left in an image.
+
+    Architecture: 5x5 conv (C→64) → ``blocks`` residual blocks (5x5 conv → ReLU → 5x5
+    conv, plus identity) → 5x5 conv (64→C); global residual ``out = input + net(input)``.
+    The paper uses 1 or 2 blocks; the default is 2. Fully convolutional, so any size
+    works (zero padding at the borders).
+
+    Args:
+        in_channels: Image channels C.
+        features: Feature channels.
+        blocks: Residual blocks.
+        kernel_size: Kernel side of every convolution.
+
+    Shape:
+        - Input: :math:`(B, C, H, W)`.
+        - Output: :math:`(B, C, H, W)`.
+    """
+
+    def __init__(
+        self, in_channels: int = 1, features: int = 64, blocks: int = 2, kernel_size: int = 5
+    ) -> None:
+        super().__init__()
+        padding = kernel_size // 2
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, features, kernel_size, padding=padding),
+            *(ReblurBlock(features, kernel_size) for _ in range(blocks)),
+            nn.Conv2d(features, in_channels, kernel_size, padding=padding),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reblur ``x`` (see the class docstring for shapes)."""
+        return x + self.body(x)
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[nn.Module]:
+    """Temporarily set ``requires_grad = False`` on all parameters of ``module``.
+
+    Within the context no gradient reaches the module's parameters, while gradients
+    still flow through it to its inputs; the previous flags are restored afterwards.
+    """
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for parameter, _ in flags:
+        parameter.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for parameter, flag in flags:
+            parameter.requires_grad_(flag)
