@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import secrets
 from pathlib import Path
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from defocus.cli.output import progress_bar, stderr_console, write_json
 from defocus.degrade import add_noise, blur, parse_psf
 from defocus.degrade.blur import PADDINGS
 from defocus.errors import DefocusError
@@ -103,15 +101,7 @@ def run(args: argparse.Namespace) -> int:
         raise DefocusError(f"{out}: cannot create folder ({exc.strerror or exc})") from None
 
     records = []
-    console = Console(stderr=True)
-    columns = (
-        TextColumn("degrade"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("", total=len(jobs))
+    with progress_bar("degrade", len(jobs)) as (progress, task):
         for index, (source, target) in enumerate(jobs):
             progress.update(task, description=source.name)
             image = read_image(source)
@@ -154,6 +144,6 @@ def run(args: argparse.Namespace) -> int:
         "clipped": noisy,
         "images": records,
     }
-    atomic_write_bytes(out / SIDECAR_FILE, (json.dumps(sidecar, indent=2) + "\n").encode())
-    console.print(f"degraded {len(records)} image(s) into {out}")
+    write_json(out / SIDECAR_FILE, sidecar)
+    stderr_console().print(f"degraded {len(records)} image(s) into {out}")
     return 0
