@@ -97,3 +97,10 @@ def test_gradients_flow(name: str):
     # the last layer always gets a gradient, whatever the residual scales are
     last = next(model.get_submodule(OUTPUT_LAYERS[name]).parameters())
     assert last.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "multiple"), [("arknet", 16), ("xy-deblur", 4), ("ehnet", 64), ("tiny-unet", 2)]
+)
+def test_size_multiple_attribute(name: str, multiple: int):
+    assert create_model(name).multiple == multiple

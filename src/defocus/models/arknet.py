@@ -54,6 +54,9 @@ class ARKNet(nn.Module):
         widths: Filters per encoder level; the bridge has twice the last one.
         depth: Conv blocks per level.
 
+    Attributes:
+        multiple: Inputs are padded so that H and W are multiples of this.
+
     Shape:
         - Input: :math:`(B, C, H, W)`, any H and W.
         - Output: :math:`(B, C, H, W)`.

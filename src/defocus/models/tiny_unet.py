@@ -21,6 +21,9 @@ class TinyUNet(nn.Module):
         in_channels: Image channels C.
         width: Channels at full resolution.
 
+    Attributes:
+        multiple: Inputs are padded so that H and W are multiples of this.
+
     Shape:
         - Input: :math:`(B, C, H, W)`, any H and W.
         - Output: :math:`(B, C, H, W)`.
@@ -28,6 +31,7 @@ class TinyUNet(nn.Module):
 
     def __init__(self, in_channels: int = 1, width: int = 8) -> None:
         super().__init__()
+        self.multiple = 2
         self.head = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1), nn.GELU())
         self.down = nn.Sequential(
             nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
@@ -46,4 +50,4 @@ class TinyUNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Deblur ``x`` (see the class docstring for shapes)."""
-        return run_padded(self._body, x, 2)
+        return run_padded(self._body, x, self.multiple)

@@ -112,6 +112,9 @@ class XYDeblur(nn.Module):
         widths: Channels of the three levels.
         depth: Residual blocks per level (encoder and decoder).
 
+    Attributes:
+        multiple: Inputs are padded so that H and W are multiples of this.
+
     Shape:
         - Input: :math:`(B, C, H, W)`, any H and W.
         - Output: :math:`(B, C, H, W)`.
@@ -122,6 +125,7 @@ class XYDeblur(nn.Module):
     ) -> None:
         super().__init__()
         w1, w2, w3 = widths
+        self.multiple = 4
         self.encoder1 = nn.Sequential(conv_relu(in_channels, w1, 3), res_stage(w1, depth))
         self.encoder2 = nn.Sequential(conv_relu(w1, w2, 3, stride=2), res_stage(w2, depth))
         self.encoder3 = nn.Sequential(conv_relu(w2, w3, 3, stride=2), res_stage(w3, depth))
@@ -138,4 +142,4 @@ class XYDeblur(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Deblur ``x`` (see the class docstring for shapes)."""
-        return run_padded(self._body, x, 4)
+        return run_padded(self._body, x, self.multiple)
