@@ -1,0 +1,127 @@
+"""Registry of the classical deblurring methods: ``create_method("wiener")(y, psf)``.
+
+Every registered factory takes keyword parameters (the defaults below) and returns a
+callable ``method(y, psf) -> x`` working on ``(B, C, H, W)`` batches in ``[0, 1]``,
+``psf`` a kernel ``(h, w)`` or a spec such as ``"disk:3"``.
+
+========================  =============================================================
+name                      defaults
+========================  =============================================================
+``wiener``                ``balance="auto"``, ``regulariser="identity"``,
+                          ``padding="mirror"``
+``richardson-lucy``       ``iterations=30``, ``padding="mirror"``, ``init="observed"``
+``al``                    ``iterations=100``, ``p=0``, ``padding="reflect"`` (the blur
+                          used as black box)
+``mrl``                   ``iterations=500``, ``eps=1e-6``, ``padding="reflect"``
+``mlm``                   ``iterations=100``, ``a = 100·NSR``, ``padding="reflect"``
+``red-fp``                ``lam=0.02``, ``sigma=√2``, ``denoiser_sigma=3.25``,
+                          ``iterations=200``, ``denoiser="guided"``, ``padding="mirror"``
+``red-sd``                as ``red-fp`` with ``iterations=1500``
+========================  =============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from defocus.classical.blackbox import blur_operator, landweber_al, modified_lm, modified_rl
+from defocus.classical.red import red
+from defocus.classical.richardson_lucy import richardson_lucy
+from defocus.classical.wiener import wiener
+from defocus.registry import Registry
+
+DeblurMethod = Callable[[torch.Tensor, Any], torch.Tensor]
+METHODS: Registry[DeblurMethod] = Registry("deblurring method")
+
+
+@METHODS.register("wiener")
+def _wiener(
+    balance: float | str = "auto", regulariser: str = "identity", padding: str = "mirror"
+) -> DeblurMethod:
+    def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
+        return wiener(y, psf, balance, regulariser, padding)  # type: ignore[arg-type]
+
+    return method
+
+
+@METHODS.register("richardson-lucy")
+def _richardson_lucy(
+    iterations: int = 30, padding: str = "mirror", init: str | float = "observed"
+) -> DeblurMethod:
+    def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
+        return richardson_lucy(y, psf, iterations, padding, init)
+
+    return method
+
+
+@METHODS.register("al")
+def _landweber_al(iterations: int = 100, p: float = 0.0, padding: str = "reflect") -> DeblurMethod:
+    def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
+        return landweber_al(y, blur_operator(psf, y, padding), iterations, p)
+
+    return method
+
+
+@METHODS.register("mrl")
+def _modified_rl(
+    iterations: int = 500, eps: float = 1e-6, padding: str = "reflect"
+) -> DeblurMethod:
+    def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
+        return modified_rl(y, blur_operator(psf, y, padding), iterations, eps)
+
+    return method
+
+
+@METHODS.register("mlm")
+def _modified_lm(
+    iterations: int = 100, damping: float | None = None, padding: str = "reflect"
+) -> DeblurMethod:
+    def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
+        return modified_lm(y, blur_operator(psf, y, padding), iterations, damping)
+
+    return method
+
+
+def _red_factory(kind: str) -> Callable[..., DeblurMethod]:
+    def factory(
+        lam: float = 0.02,
+        sigma: float = 2.0**0.5,
+        denoiser_sigma: float = 3.25,
+        iterations: int | None = None,
+        denoiser: str = "guided",
+        padding: str = "mirror",
+    ) -> DeblurMethod:
+        def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
+            return red(y, psf, kind, lam, sigma, denoiser_sigma, iterations, denoiser, padding)  # type: ignore[arg-type]
+
+        return method
+
+    return factory
+
+
+METHODS.register("red-fp")(_red_factory("fixed-point"))
+METHODS.register("red-sd")(_red_factory("steepest-descent"))
+
+
+def create_method(name: str, **kwargs: Any) -> DeblurMethod:
+    """Build the deblurring method registered as ``name`` (see the module table).
+
+    Args:
+        name: One of :func:`list_methods`.
+        **kwargs: Parameters overriding the method's defaults.
+
+    Returns:
+        A callable ``method(y, psf) -> x``; shapes ``(B, C, H, W) -> (B, C, H, W)``.
+
+    Raises:
+        DefocusError: If the name is unknown.
+    """
+    return METHODS.create(name, **kwargs)
+
+
+def list_methods() -> list[str]:
+    """Names of the registered classical deblurring methods."""
+    return METHODS.names()
