@@ -109,3 +109,11 @@ def test_xy_deblur_second_branch_decodes_rotated_features():
         out2 = unrotate(model.decoder(rotate(deep), rotate(skip2), rotate(skip1)))
         torch.testing.assert_close(model(x), x + out1 + out2)
         assert not torch.allclose(out1, out2)
+
+
+def test_layer_norm_2d_half_input_keeps_dtype_and_accuracy():
+    norm = LayerNorm2d(4)
+    x = torch.randn(1, 4, 3, 3) * 100
+    out = norm(x.half())
+    assert out.dtype == torch.float16
+    torch.testing.assert_close(out.float(), norm(x), atol=2e-2, rtol=1e-2)

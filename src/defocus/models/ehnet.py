@@ -28,11 +28,16 @@ class LayerNorm2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise ``x`` (see the class docstring for shapes)."""
-        mean = x.mean(dim=1, keepdim=True)
-        var = (x - mean).square().mean(dim=1, keepdim=True)
-        scale = self.weight[:, None, None]
-        return (x - mean) * torch.rsqrt(var + self.eps) * scale + self.bias[:, None, None]
+        """Normalise ``x`` (see the class docstring for shapes).
+
+        Statistics are computed in at least float32, so the block is safe under mixed
+        precision; the result has the dtype of ``x``.
+        """
+        y = x.to(torch.promote_types(x.dtype, torch.float32))
+        centred = y - y.mean(dim=1, keepdim=True)
+        var = centred.square().mean(dim=1, keepdim=True)
+        y = centred * torch.rsqrt(var + self.eps)
+        return (y * self.weight[:, None, None] + self.bias[:, None, None]).to(x.dtype)
 
 
 def simple_gate(x: torch.Tensor) -> torch.Tensor:
