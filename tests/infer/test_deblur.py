@@ -98,10 +98,18 @@ def test_tiled_matches_whole_arknet_with_strong_residual(tile, overlap):
 @pytest.mark.parametrize("shape", [(77, 101), (45, 67, 3)])
 def test_tiled_matches_whole_tiny(tiny, tile, overlap, shape):
     image = smooth_uint8(*shape, seed=2)
-    assert len(tile_spans(shape[1], tile, overlap, DEFAULT_MULTIPLE)) > 1
+    assert len(tile_spans(shape[1], tile, overlap, tiny.multiple)) > 1
     whole = deblur(image, tiny, tile=0)
     assert max_diff(whole, image) > 2  # the network does something
     assert max_diff(deblur(image, tiny, tile=tile, overlap=overlap), whole) <= 2
+
+
+def test_network_without_multiple_uses_the_default_alignment(tiny):
+    wrapped = nn.Sequential(tiny)  # hides TinyUNet's ``multiple`` (a stride-2 network)
+    assert not hasattr(wrapped, "multiple") and DEFAULT_MULTIPLE % tiny.multiple == 0
+    image = smooth_uint8(77, 101, seed=2)
+    whole = deblur(image, wrapped, tile=0)
+    assert max_diff(deblur(image, wrapped, tile=32, overlap=8), whole) <= 2
 
 
 def test_no_overlap_would_show_seams():
