@@ -14,7 +14,8 @@ from defocus.degrade import blur, disk_kernel
 
 
 def timeit(fn, repeats: int) -> float:
-    fn()
+    for _ in range(3):  # warm-up (oneDNN picks and caches its kernels)
+        fn()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()

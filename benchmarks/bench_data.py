@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import torch
 
+from defocus.color import to_luma
 from defocus.data import SyntheticDefocusDataset
 from defocus.data.seeding import item_rng
 from defocus.data.synthetic import _kernel
@@ -26,11 +27,13 @@ from defocus.degrade import add_noise, blur
 
 
 def naive_item(ds: SyntheticDefocusDataset, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Blur the whole image, then crop (no augmentation)."""
+    """Blur the whole image (luma first if asked), then crop; no augmentation."""
     rng = item_rng(ds.seed, 0, index)
     params = ds.degradation.sample(rng)
     x = ds.store.array(index)
     image = torch.from_numpy(x).float().div(255.0)[None]
+    if ds.luma:
+        image = to_luma(image)
     blurry = blur(image, _kernel(params["kind"], params["size"]), "reflect")
     generator = torch.Generator().manual_seed(index)
     if params["noise_sigma"] > 0:

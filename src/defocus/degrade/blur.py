@@ -20,8 +20,8 @@ PADDINGS = ("reflect", "replicate", "circular", "zeros")
 
 # ``method="auto"`` uses the FFT once the kernel has at least this many taps (25x25).
 # Measured with benchmarks/bench_blur.py (float32, one thread, 4x3x256x256 and
-# 16x3x128x128 batches): the depthwise direct convolution wins up to about 17x17,
-# the two are level around 21x21 to 31x31, and the FFT wins beyond.
+# 16x3x128x128 batches): the depthwise direct convolution wins clearly up to 17x17,
+# the two are level between about 21x21 and 31x31, and the FFT wins beyond.
 FFT_MIN_TAPS = 625
 
 
@@ -184,12 +184,12 @@ def convolve_valid(
 
 def _blur_direct(xp: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Valid convolution of the padded images ``xp`` with ``k`` (see :func:`blur`)."""
-    batch, channels, height, width = xp.shape
+    batch, channels = xp.shape[:2]
     groups = batch * channels
     # One depthwise convolution over all B·C planes: far faster on CPU than a batch of
     # single-channel convolutions.
     weight = k.flip(-2, -1).expand(batch, channels, *k.shape[-2:]).reshape(groups, 1, *k.shape[-2:])
-    out = F.conv2d(xp.reshape(1, groups, height, width), weight, groups=groups)
+    out = F.conv2d(xp.reshape(1, groups, *xp.shape[-2:]), weight, groups=groups)
     return out.reshape(batch, channels, *out.shape[-2:])
 
 
