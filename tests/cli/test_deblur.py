@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+import torch
+
+from defocus.cli.main import main
+from defocus.degrade.blur import blur
+from defocus.io import read_image, write_image
+
+
+def _write(path, channels=3, bit_depth=8, alpha=False, seed=0, icc=None):
+    gen = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(1, channels, 6, 7, generator=gen)
+    x = torch.nn.functional.interpolate(coarse, size=(30, 35), mode="bicubic").clamp(0, 1)
+    y = blur(x, "disk:1.5", "reflect")[0]
+    write_image(
+        path,
+        y,
+        bit_depth=bit_depth,
+        alpha=torch.full((1, 30, 35), 0.5) if alpha else None,
+        icc_profile=icc,
+    )
+    return x[0]
+
+
+def test_file_to_file_keeps_16_bit_and_alpha(tmp_path):
+    src = tmp_path / "in.png"
+    _write(src, bit_depth=16, alpha=True)
+    dst = tmp_path / "out.png"
+    assert (
+        main(
+            [
+                "deblur",
+                str(src),
+                "-o",
+                str(dst),
+                "--psf",
+                "disk:1.5",
+                "--method",
+                "richardson-lucy",
+                "--iterations",
+                "5",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    out, inp = read_image(dst), read_image(src)
+    assert out.bit_depth == 16 and out.alpha is not None
+    torch.testing.assert_close(out.alpha, inp.alpha)
+    assert out.pixels.shape == inp.pixels.shape
+    assert not torch.equal(out.pixels, inp.pixels)
+
+
+@pytest.mark.parametrize("method", ["wiener", "mlm", "red-fp"])
+def test_folder_to_new_folder(tmp_path, method):
+    folder = tmp_path / "blurry"
+    folder.mkdir()
+    _write(folder / "a.png", channels=1)
+    _write(folder / "b.jpg", channels=3, seed=1)
+    out = tmp_path / "restored"
+    extra = [] if method == "wiener" else ["--iterations", "3"]
+    assert (
+        main(
+            ["deblur", str(folder), "-o", str(out), "--psf", "disk:1.5", "--method", method, *extra]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    assert read_image(out / "a.png").pixels.shape[0] == 1
+    assert read_image(out / "b.jpg").format == "JPEG"
+
+
+def test_keeps_icc_profile(tmp_path):
+    src = tmp_path / "in.png"
+    _write(src, icc=b"not-really-an-icc-profile")
+    dst = tmp_path / "out.png"
+    assert main(["deblur", str(src), "-o", str(dst), "--psf", "disk:1.5"]) == 0
+    assert read_image(dst).icc_profile == b"not-really-an-icc-profile"
+
+
+def test_refuses_to_overwrite_input(tmp_path, capsys):
+    src = tmp_path / "in.png"
+    _write(src)
+    before = src.read_bytes()
+    assert main(["deblur", str(src), "-o", str(tmp_path), "--psf", "box:3"]) == 1
+    err = capsys.readouterr().err
+    assert "overwrite an input" in err and err.count("\n") == 1
+    assert src.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.png", "-o", "o.png", "--psf", "box:3"], "no such file"),
+        (["in.png", "-o", "nodir/sub/o.png", "--psf", "box:3"], "does not exist"),
+        (["in.png", "-o", "o.png", "--psf", "blob:3"], "invalid PSF"),
+        (["in.png", "-o", "o.png", "--psf", "box:3", "--balance", "x"], "--balance"),
+        (
+            ["in.png", "-o", "o.png", "--psf", "box:3", "--method", "al", "--padding", "mirror"],
+            "mirror",
+        ),
+        (["bad.png", "-o", "o.png", "--psf", "box:3"], "bad.png"),
+    ],
+)
+def test_clear_errors(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "in.png")
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    assert main(["deblur", *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("defocus: error:") and err.count("\n") == 1
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_restores_better_than_input(tmp_path):
+    src = tmp_path / "in.png"
+    x = _write(src, channels=1, bit_depth=16)
+    dst = tmp_path / "out.png"
+    assert main(["deblur", str(src), "-o", str(dst), "--psf", "disk:1.5", "--balance", "1e-4"]) == 0
+    err_in = np.abs(read_image(src).pixels.numpy() - x.numpy()).mean()
+    err_out = np.abs(read_image(dst).pixels.numpy() - x.numpy()).mean()
+    assert err_out < 0.5 * err_in
