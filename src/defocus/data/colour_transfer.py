@@ -26,7 +26,9 @@ def _random_rotation(rng: np.random.Generator, dims: int) -> np.ndarray:
 
 
 def _rotate(colours: np.ndarray, rotation: np.ndarray) -> np.ndarray:
-    """``colours @ rotation`` without BLAS (whose threads only add overhead for D = 3)."""
+    """``colours @ rotation`` without BLAS, whose threads only add overhead for D = 3
+    (and made this 10x slower on a busy machine).
+    """  # noqa: D205
     return np.einsum("nd,de->ne", colours, rotation)
 
 
@@ -112,4 +114,4 @@ def apply_affine_colour(colours: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     Shape:
         ``(N, D)`` with ``(D + 1, D)`` -> ``(N, D)``.
     """
-    return colours @ matrix[:-1] + matrix[-1]
+    return _rotate(colours, matrix[:-1]) + matrix[-1]

@@ -399,32 +399,34 @@ def prepare_pair(
     target = _disk_blur(gt, alignment.blur_radius).astype(np.float64)
     channels = gt.shape[2]
     pixels, reference = moved.reshape(-1, channels), target.reshape(-1, channels)
-    before = float(np.abs(pixels - reference).mean())
+    # Statistics and the colour fit use an evenly spread subset of at most ~500k pixels.
+    sample = np.s_[:: max(1, len(pixels) // 500_000)]
+    before = float(np.abs(pixels[sample] - reference[sample]).mean())
+    delta_e_before = mean_delta_e(pixels[sample], reference[sample])
     colour_map = None
     if colour == "affine":
-        colour_map = fit_affine_colour(pixels, reference)
+        colour_map = fit_affine_colour(pixels[sample], reference[sample])
         pixels = apply_affine_colour(pixels, colour_map)
     elif colour == "idt":
         pixels = idt_transfer(pixels, reference, seed=seed)
     pixels = np.clip(pixels, 0.0, 1.0)
-    after = float(np.abs(pixels - reference).mean())
     return PreparedPair(
         ground_truth=gt,
         capture=pixels.reshape(moved.shape).astype(np.float32),
         alignment=alignment,
         colour_error_before=before,
-        colour_error_after=after,
-        delta_e_before=mean_delta_e(moved, target),
-        delta_e_after=mean_delta_e(pixels.reshape(moved.shape), target),
+        colour_error_after=float(np.abs(pixels[sample] - reference[sample]).mean()),
+        delta_e_before=delta_e_before,
+        delta_e_after=mean_delta_e(pixels[sample], reference[sample]),
         colour_map=colour_map,
     )
 
 
 def mean_delta_e(first: np.ndarray, second: np.ndarray) -> float:
-    """Mean CIE76 colour difference ΔE*ab of two sRGB images (NaN unless 3 channels).
+    """Mean CIE76 colour difference ΔE*ab of two sets of sRGB colours (NaN unless 3 channels).
 
     Shape:
-        ``(H, W, 3)`` each, values in ``[0, 1]``.
+        ``(..., 3)`` each, values in ``[0, 1]``.
     """
     if first.shape[-1] != 3:
         return float("nan")
