@@ -28,14 +28,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
-from matplotlib.figure import Figure
 
 from defocus.degrade import unsharp_mask
 from defocus.io import quantise
 from defocus.metrics.base import create_metric
 from defocus.metrics.omega import inner_q
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SWEEP_METRICS = ("psnr", "q", "qin", "omega")
 DEFAULT_AMOUNTS = (0.0, 0.4, 0.8, 1.3, 2.0, 2.5, 3.5, 5.0, 7.0, 9.0, 11.8, 13.8)
@@ -148,6 +151,8 @@ def plot_sweep(result: SweepResult, title: str) -> Figure:
     The amount where Ω peaks is marked on every panel. Non-finite values (the PSNR
     of the unsharpened image is infinite) are left out of the curves.
     """
+    from matplotlib.figure import Figure  # imported here: it is slow to import
+
     names = list(result.values)
     fig = Figure(figsize=(7.0, 1.9 * len(names) + 0.8), dpi=110)
     axes = list(fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0])
@@ -182,6 +187,8 @@ def plot_sweep(result: SweepResult, title: str) -> Figure:
 
 def contact_sheet(result: SweepResult, columns: int = 4, dpi: int = 100) -> Figure:
     """The sharpened images (central crops, 1:1 pixels) in a grid, labelled with γ and scores."""
+    from matplotlib.figure import Figure  # imported here: it is slow to import
+
     n = len(result.amounts)
     columns = max(1, min(columns, n))
     rows = math.ceil(n / columns)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from defocus.assets import sample_image_path
 from defocus.bench.sharpening import (
@@ -20,6 +19,9 @@ from defocus.bench.sharpening import (
 from defocus.cli.output import progress_bar, stdout_console, table, write_csv
 from defocus.errors import DefocusError
 from defocus.io import atomic_path, read_image
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FILES = ("sweep.csv", "sweep.png", "contact_sheet.png")
 
