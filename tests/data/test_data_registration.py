@@ -14,6 +14,7 @@ from defocus.data.registration import (
     residual_shifts,
 )
 from defocus.degrade import disk_kernel
+from defocus.errors import DefocusError
 from defocus.io import read_image
 
 CASES = [(1.5, (3.3, -2.1), 2.0), (-2.0, (-4.2, 5.7), 4.0)]
@@ -98,3 +99,13 @@ def test_largest_valid_rectangle():
     top, left, height, width = largest_valid_rectangle(mask)
     assert mask[top : top + height, left : left + width].all()
     assert height * width >= 38 * 47 - 2 * 47  # at most one side trimmed by the notch
+
+
+def test_large_rotation_uses_feature_start_and_unrelated_images_fail():
+    gt = photo()
+    capture, true = synthesise(gt, 35.0, (4.0, -3.0), 2.0)
+    alignment = register(gt, capture)
+    assert corner_rms(alignment.matrix, true, gt.shape[:2]) < 0.3
+    noise = np.random.default_rng(0).random(gt.shape).astype(np.float32)
+    with pytest.raises(DefocusError, match="registration failed"):
+        register(gt, noise)

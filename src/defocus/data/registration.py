@@ -6,8 +6,9 @@ colour change. :func:`register` estimates a global warp robustly despite the blu
 1. the blur is matched first: the ground truth is blurred with the disk PSF whose
    radius gives it the same normalised gradient energy as the capture
    (:func:`match_blur_radius`), so that both images look alike to the aligner;
-2. the translation is initialised by phase correlation at the coarsest level of an
-   image pyramid;
+2. the warp is initialised by phase correlation (translation) at the coarsest level
+   of an image pyramid, or, if that ends in a poor fit, by a similarity fitted with
+   RANSAC to ORB feature matches (large rotations);
 3. OpenCV's ECC maximisation (Evangelidis & Psarakis 2008, ``cv2.findTransformECC``),
    invariant to gain and offset, refines a translation / Euclidean / affine /
    homography model coarse to fine;
@@ -258,12 +259,84 @@ def residual_shifts(reference: np.ndarray, aligned: np.ndarray, grid: int = 3) -
     return shifts
 
 
+# A final ECC correlation this high means the phase-correlation start was good enough;
+# below it the feature-based start is tried too and the better result kept.
+GOOD_CORRELATION = 0.9
+
+
+def _phase_correlation_start(
+    ref_levels: list[np.ndarray], mov_levels: list[np.ndarray]
+) -> np.ndarray:
+    """Translation found by phase correlation at the coarsest level (in its pixels)."""
+    window = cv2.createHanningWindow(ref_levels[0].shape[::-1], cv2.CV_64F)
+    coarse_ref = ref_levels[0].astype(np.float64)
+    coarse_mov = cv2.resize(mov_levels[0], ref_levels[0].shape[::-1]).astype(np.float64)
+    (dx, dy), _ = cv2.phaseCorrelate(coarse_ref, coarse_mov, window)
+    return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+
+
+def _as_uint8(grey: np.ndarray) -> np.ndarray:
+    lo, hi = np.percentile(grey, (0.5, 99.5))
+    return np.clip((grey - lo) * (255.0 / max(hi - lo, 1e-6)), 0, 255).astype(np.uint8)
+
+
+def _feature_start(
+    ref_levels: list[np.ndarray], mov_levels: list[np.ndarray], max_side: int = 1024
+) -> np.ndarray | None:
+    """Similarity from ORB matches + RANSAC (for large rotations), in coarsest-level pixels.
+
+    Features are detected on the finest pyramid level no larger than ``max_side``;
+    ``None`` when too few consistent matches are found.
+    """
+    level = max([0] + [i for i, im in enumerate(ref_levels) if max(im.shape) <= max_side])
+    orb = cv2.ORB_create(nfeatures=4000)
+    ref_points, ref_desc = orb.detectAndCompute(_as_uint8(ref_levels[level]), None)
+    mov_points, mov_desc = orb.detectAndCompute(_as_uint8(mov_levels[level]), None)
+    if ref_desc is None or mov_desc is None or len(ref_points) < 8 or len(mov_points) < 8:
+        return None
+    matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(ref_desc, mov_desc)
+    if len(matches) < 8:
+        return None
+    src = np.float32([ref_points[m.queryIdx].pt for m in matches])
+    dst = np.float32([mov_points[m.trainIdx].pt for m in matches])
+    similarity, inliers = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0
+    )
+    if similarity is None or int(inliers.sum()) < 8:
+        return None
+    return _scale_matrix(np.vstack([similarity, [0.0, 0.0, 1.0]]), 0.5**level)
+
+
+def _refine(
+    ref_levels: list[np.ndarray],
+    mov_levels: list[np.ndarray],
+    start: np.ndarray,
+    model: str,
+    criteria: tuple[int, int, float],
+) -> tuple[float, np.ndarray] | None:
+    """ECC coarse to fine from ``start``; ``(correlation, matrix)`` at full resolution."""
+    matrix, correlation = start, float("nan")
+    for level, (ref, mov) in enumerate(zip(ref_levels, mov_levels, strict=True)):
+        if level > 0:
+            matrix = _scale_matrix(matrix, 2.0)
+        warp = matrix.astype(np.float32) if model == "homography" else matrix[:2].astype(np.float32)
+        try:
+            correlation, warp = cv2.findTransformECC(
+                ref, mov, warp, MODELS[model], criteria, None, 5
+            )
+        except cv2.error:
+            return None
+        matrix = warp.astype(np.float64) if model == "homography" else np.vstack([warp, [0, 0, 1]])
+    return float(correlation), matrix
+
+
 def register(
     ground_truth: np.ndarray,
     capture: np.ndarray,
     model: str = "affine",
     iterations: int = 200,
     min_side: int = 64,
+    min_correlation: float = 0.5,
 ) -> Alignment:
     """Estimate the warp from ground-truth to capture coordinates (see module docstring).
 
@@ -273,12 +346,14 @@ def register(
         model: ``"translation"``, ``"euclidean"``, ``"affine"`` or ``"homography"``.
         iterations: ECC iterations per pyramid level.
         min_side: Smallest side of the coarsest pyramid level.
+        min_correlation: Smallest acceptable final ECC correlation.
 
     Returns:
         The alignment, with residual shifts measured after warping.
 
     Raises:
-        DefocusError: If ECC does not converge (images too different).
+        DefocusError: If ECC does not converge or ends below ``min_correlation``
+            from either start (images too different).
 
     Shape:
         ``(H, W)`` or ``(H, W, C)`` each.
@@ -292,26 +367,23 @@ def register(
     depth = min(len(ref_levels), len(mov_levels))
     ref_levels, mov_levels = ref_levels[-depth:], mov_levels[-depth:]
 
-    window = cv2.createHanningWindow(ref_levels[0].shape[::-1], cv2.CV_64F)
-    coarse_ref = ref_levels[0].astype(np.float64)
-    coarse_mov = cv2.resize(mov_levels[0], ref_levels[0].shape[::-1]).astype(np.float64)
-    (dx, dy), _ = cv2.phaseCorrelate(coarse_ref, coarse_mov, window)
-    matrix = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
-
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iterations, 1e-7)
-    correlation = float("nan")
-    for level, (ref, mov) in enumerate(zip(ref_levels, mov_levels, strict=True)):
-        if level > 0:
-            matrix = _scale_matrix(matrix, 2.0)
-        warp = matrix.astype(np.float32) if model == "homography" else matrix[:2].astype(np.float32)
-        try:
-            correlation, warp = cv2.findTransformECC(
-                ref, mov, warp, MODELS[model], criteria, None, 5
-            )
-        except cv2.error as exc:
-            message = str(exc).strip().splitlines()[-1]
-            raise DefocusError(f"registration did not converge ({message})") from None
-        matrix = warp.astype(np.float64) if model == "homography" else np.vstack([warp, [0, 0, 1]])
+    best: tuple[float, np.ndarray] | None = None
+    for initialise in (_phase_correlation_start, _feature_start):
+        start = initialise(ref_levels, mov_levels)
+        if start is None:
+            continue
+        if model == "translation":
+            start[:2, :2] = np.eye(2)
+        result = _refine(ref_levels, mov_levels, start, model, criteria)
+        if result is not None and (best is None or result[0] > best[0]):
+            best = result
+        if best is not None and best[0] >= GOOD_CORRELATION:
+            break
+    if best is None or best[0] < min_correlation:
+        found = "no convergence" if best is None else f"ECC correlation {best[0]:.3f}"
+        raise DefocusError(f"registration failed ({found}); are these the same scene?")
+    correlation, matrix = best
 
     aligned = warp_image(moving, matrix, reference.shape)
     mask = valid_mask(moving.shape, matrix, reference.shape)
