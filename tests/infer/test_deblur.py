@@ -202,6 +202,7 @@ def test_tensor_round_trip(tiny, shape, dtype):
     assert out.shape == image.shape
     assert out.dtype == image.dtype
     assert out.device == image.device
+    assert not out.is_inference()  # usable with autograd and in-place ops
     if image.shape[-3] == 4:
         torch.testing.assert_close(out[..., 3, :, :], image[..., 3, :, :], atol=0, rtol=0)
     assert not torch.equal(out, image)
@@ -283,3 +284,15 @@ def test_model_is_left_in_eval_mode(tiny):
     tiny.train()
     deblur(random_array((12, 12), np.uint8), tiny)
     assert not tiny.training
+
+
+def test_inputs_are_not_modified(tiny):
+    array = np.random.default_rng(3).random((20, 24, 3)).astype(np.float32) * 1.2
+    tensor = torch.from_numpy(array.copy()).permute(2, 0, 1)
+    array_copy, tensor_copy = array.copy(), tensor.clone()
+    identity = Affine(3)
+    deblur(array, identity)
+    deblur(tensor, identity)
+    deblur(tensor, tiny)
+    np.testing.assert_array_equal(array, array_copy)
+    torch.testing.assert_close(tensor, tensor_copy, atol=0, rtol=0)

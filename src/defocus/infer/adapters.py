@@ -2,8 +2,9 @@
 
 Each ``unpack_*`` function returns the colour channels as a float32 ``(B, c, H, W)``
 tensor in ``[0, 1]`` (``c`` = 1 or 3) plus a function that rebuilds an object of the
-input's kind, dtype and shape from restored colour channels. Alpha is never converted:
-the rebuilt object carries the input's alpha values unchanged.
+input's kind, dtype and shape from restored colour channels (array and PIL repackers
+clip them to ``[0, 1]`` in place, to save memory on large images). Alpha is never converted: the
+rebuilt object carries the input's alpha values unchanged.
 """
 
 from __future__ import annotations
@@ -59,9 +60,10 @@ def unpack_array(array: np.ndarray) -> tuple[torch.Tensor, Repack]:
         colour /= peak
 
     def repack(restored: torch.Tensor) -> np.ndarray:
-        values = restored[0].clamp(0, 1)
-        if peak is not None:
-            values = values.mul_(peak).round_()
+        with torch.inference_mode():  # ``restored`` may be an inference tensor
+            values = restored[0].clamp_(0, 1)
+            if peak is not None:
+                values = values.mul_(peak).round_()
         values = values.permute(1, 2, 0).numpy().astype(array.dtype)
         if array.ndim == 2:
             return values[..., 0]
@@ -75,10 +77,10 @@ def unpack_array(array: np.ndarray) -> tuple[torch.Tensor, Repack]:
 def unpack_pil(image: Image.Image) -> tuple[torch.Tensor, Repack]:
     """Split a PIL image into colour and a repacker returning a PIL image of the same mode.
 
-    Modes ``L``, ``LA``, ``RGB``, ``RGBA`` (8-bit), ``I;16`` (16-bit), ``I`` (values
-    0..65535) and ``F`` (floats in ``[0, 1]``) round-trip; other modes (palette,
-    CMYK, ``1``, ...) are converted to ``RGB``/``RGBA``/``L`` first and come back in
-    that mode.
+    Modes ``L``, ``LA``, ``RGB``, ``RGBA`` (8-bit), ``I;16`` (16-bit; ``I;16B`` and
+    ``I;16L`` come back as ``I;16``), ``I`` (values 0..65535) and ``F`` (floats in
+    ``[0, 1]``) round-trip; other modes (palette, CMYK, ``1``, ...) are converted to
+    ``RGB``/``RGBA``/``L`` first and come back in that mode.
 
     Shape:
         Returned tensor: :math:`(1, c, H, W)`.
@@ -132,7 +134,7 @@ def unpack_tensor(tensor: torch.Tensor) -> tuple[torch.Tensor, Repack]:
 
     def repack(restored: torch.Tensor) -> torch.Tensor:
         result = batch.clone()
-        result[:, :colour_channels] = restored.clamp(0, 1).to(result.device, result.dtype)
+        result[:, :colour_channels] = restored.clamp(0, 1)  # may alias the caller's tensor
         return result if tensor.ndim == 4 else result[0]
 
     return colour, repack

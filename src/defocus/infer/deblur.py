@@ -162,4 +162,5 @@ def deblur(
         restored = tiled_apply(
             restore, colour, auto_tile(height, width, tile), overlap, multiple, batch_size
         )
+    del colour  # large images: free the input copy before building the output
     return repack(restored)
