@@ -1,0 +1,96 @@
+"""The network branch of ``defocus deblur``: ``--model``, ``--tile``, ``--overlap``, ``--compare``.
+
+Kept apart from :mod:`defocus.cli.deblur` (which owns file handling and the classical
+methods) so that the command only needs to call :func:`add_model_arguments`,
+:func:`model_restorer` and :func:`write_comparison`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from defocus.errors import DefocusError
+from defocus.infer import deblur, load_model, resolve_device
+from defocus.infer.compare import comparison_figure
+from defocus.io import atomic_path
+
+COMPARE_SUFFIX = ".compare.png"
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of blind deblurring with a network to the ``deblur`` parser."""
+    group = parser.add_argument_group("network (blind deblurring, used when --psf is not given)")
+    group.add_argument(
+        "--model",
+        metavar="NAME|PATH",
+        help="shipped weights name or .safetensors file (default: the default model; "
+        "see `defocus models`)",
+    )
+    group.add_argument(
+        "--tile",
+        type=int,
+        metavar="N",
+        help="tile side in pixels (default: whole image up to 1 megapixel, 512 beyond; "
+        "0 = never tile)",
+    )
+    group.add_argument(
+        "--overlap", type=int, default=32, metavar="N", help="tile overlap (default 32)"
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help=f"also write OUTPUT{COMPARE_SUFFIX}: input and result side by side with their Q",
+    )
+
+
+def uses_model(args: argparse.Namespace) -> bool:
+    """Whether the options ask for a network: ``--model``, or no ``--psf`` at all.
+
+    Raises:
+        DefocusError: If network and classical options are mixed.
+    """
+    if args.model is None and args.psf is not None:
+        if args.tile is not None:
+            raise DefocusError("--tile applies to --model only, not to classical methods")
+        return False
+    if args.psf is not None:
+        raise DefocusError("--psf is for the classical --method; a --model deblurs blind")
+    return True
+
+
+def model_restorer(args: argparse.Namespace) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Load the network once and return ``restore(x)`` running tiled :func:`deblur` on it.
+
+    Raises:
+        DefocusError: If the model, device or tile settings are unusable (before any
+            file is written).
+    """
+    device = resolve_device(args.device)
+    network = load_model(args.model or "default").to(device)
+
+    def restore(x: torch.Tensor) -> torch.Tensor:
+        return deblur(x, network, tile=args.tile, overlap=args.overlap, device=device)
+
+    return restore
+
+
+def comparison_path(output: Path) -> Path:
+    """Where ``--compare`` writes the figure of ``output``."""
+    return output.with_name(output.stem + COMPARE_SUFFIX)
+
+
+def write_comparison(output: Path, before: torch.Tensor, after: torch.Tensor, label: str) -> Path:
+    """Write the before/after figure of ``output`` atomically and return its path.
+
+    Shape:
+        ``before``, ``after``: :math:`(C, H, W)` in ``[0, 1]``.
+    """
+    path = comparison_path(output)
+    figure = comparison_figure(before, after, ("input", label))
+    with atomic_path(path) as temporary:
+        figure.save(temporary, format="PNG")
+    return path

@@ -1,0 +1,71 @@
+"""Side-by-side before/after figures labelled with the sharpness Q of each image."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from defocus.metrics.sharpness import sharpness_q
+
+PANEL = 1024
+"""Largest panel side; bigger images are shown as a centred 100 % crop of this size."""
+CAPTION_HEIGHT = 28
+GAP = 8
+
+
+def q_value(image: torch.Tensor) -> float | None:
+    """Sharpness Q of one ``(C, H, W)`` image, or ``None`` if it is smaller than a Q patch."""
+    try:
+        return float(sharpness_q(image[None].double())[0])
+    except ValueError:
+        return None
+
+
+def _panel(image: torch.Tensor) -> tuple[np.ndarray, bool]:
+    """8-bit RGB ``(h, w, 3)`` of ``image``, centre-cropped to :data:`PANEL`; cropped?"""
+    height, width = image.shape[-2:]
+    top, left = max(0, (height - PANEL) // 2), max(0, (width - PANEL) // 2)
+    crop = image[:, top : top + PANEL, left : left + PANEL].expand(3, -1, -1)
+    pixels = (crop.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    return pixels, (height > PANEL or width > PANEL)
+
+
+def comparison_figure(
+    before: torch.Tensor, after: torch.Tensor, labels: tuple[str, str] = ("before", "after")
+) -> Image.Image:
+    """Put ``before`` and ``after`` side by side, each captioned with its label and Q.
+
+    Q (:func:`defocus.metrics.sharpness.sharpness_q`, higher is sharper) is computed on
+    the full images; images larger than :data:`PANEL` pixels are shown as their
+    centred ``PANEL`` x ``PANEL`` crop at 100 % (so that sharpness stays visible),
+    which the caption says.
+
+    Args:
+        before: Input image in ``[0, 1]``.
+        after: Restored image of the same size.
+        labels: Names shown in the two captions.
+
+    Returns:
+        An 8-bit RGB image.
+
+    Shape:
+        ``before``, ``after``: :math:`(C, H, W)` with ``C`` in {1, 3}.
+    """
+    if before.shape[-2:] != after.shape[-2:]:
+        raise ValueError(f"sizes differ: {tuple(before.shape)} vs {tuple(after.shape)}")
+    font = ImageFont.load_default(size=18)
+    panels = []
+    for image, label in zip((before, after), labels, strict=True):
+        pixels, cropped = _panel(image.detach().float().cpu())
+        q = q_value(image)
+        caption = f"{label}   Q = {q:.4f}" if q is not None else f"{label}   Q n/a"
+        panels.append((pixels, caption + ("   (centre crop, 100 %)" if cropped else "")))
+    height, width = panels[0][0].shape[:2]
+    figure = Image.new("RGB", (2 * width + GAP, height + CAPTION_HEIGHT), "white")
+    draw = ImageDraw.Draw(figure)
+    for index, (pixels, caption) in enumerate(panels):
+        left = index * (width + GAP)
+        figure.paste(Image.fromarray(pixels), (left, CAPTION_HEIGHT))
+        draw.text((left + 4, 4), caption, fill="black", font=font)
+    return figure
