@@ -13,6 +13,7 @@ from defocus.losses.reblur import (
     self_reblur_loss,
 )
 from defocus.losses.registry import create_loss, list_losses, loss_inputs, register_loss
+from defocus.losses.sharpness import SharpnessLoss, sharpness_loss
 
 __all__ = [
     "CharbonnierLoss",
@@ -21,6 +22,7 @@ __all__ = [
     "L1Loss",
     "ReblurLoss",
     "SelfReblurLoss",
+    "SharpnessLoss",
     "adapt_at_test_time",
     "charbonnier_loss",
     "create_loss",
@@ -33,4 +35,5 @@ __all__ = [
     "reblur_step",
     "register_loss",
     "self_reblur_loss",
+    "sharpness_loss",
 ]

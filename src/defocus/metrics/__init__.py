@@ -1,5 +1,28 @@
 """Image-quality metrics: sharpness Q, ringing-aware Ω, index J, PSNR, SSIM, LPIPS."""
 
+from defocus.metrics.base import Metric, create_metric, list_metrics, register_metric
+from defocus.metrics.fidelity import PSNR, SSIM, psnr, ssim
 from defocus.metrics.lpips import LPIPS, lpips
+from defocus.metrics.omega import Omega, inner_q, omega
+from defocus.metrics.sharpness import SharpnessQ, sharpness_q
+from defocus.metrics.sharpness_index import SharpnessIndexJ, sharpness_index_j
 
-__all__ = ["LPIPS", "lpips"]
+__all__ = [
+    "LPIPS",
+    "PSNR",
+    "SSIM",
+    "Metric",
+    "Omega",
+    "SharpnessIndexJ",
+    "SharpnessQ",
+    "create_metric",
+    "inner_q",
+    "list_metrics",
+    "lpips",
+    "omega",
+    "psnr",
+    "register_metric",
+    "sharpness_index_j",
+    "sharpness_q",
+    "ssim",
+]

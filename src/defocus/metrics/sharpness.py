@@ -20,6 +20,18 @@ from defocus.metrics.structure import (
 VARIANTS = ("zhu-milanfar", "qsharpnet")
 
 
+def check_q_args(patch: int, alpha: float, variant: str) -> None:
+    """Validate the arguments of Q.
+
+    Raises:
+        ValueError: Naming the bad argument.
+    """
+    check_patch_args(patch, alpha)
+    if variant not in VARIANTS:
+        known = ", ".join(VARIANTS)
+        raise ValueError(f"unknown sharpness variant {variant!r} (known: {known})")
+
+
 def sharpness_q_map(
     y: torch.Tensor, patch: int = 8, alpha: float = 0.001, variant: str = "zhu-milanfar"
 ) -> torch.Tensor:
@@ -38,19 +50,17 @@ def sharpness_q_map(
     Shape:
         ``(..., H, W) -> (..., H // N, W // N)``.
     """
-    check_patch_args(patch, alpha)
+    check_q_args(patch, alpha, variant)
     if variant == "zhu-milanfar":
         lam1, lam2, _ = eigenvalues(*structure_tensor(y, patch, "gradient"))
         s1, _, coherence = singular_values(lam1, lam2)
         selected = coherence > zhu_milanfar_threshold(patch, alpha)
         return torch.where(selected, s1 * coherence, 0.0)
-    if variant == "qsharpnet":
-        a, b, c = structure_tensor(y, patch, "sobel")
-        lam1, _, gap = eigenvalues(a, b, c)
-        coherence = gap / (a + c + 1e-10)
-        selected = coherence > qsharpnet_threshold(patch, alpha)
-        return torch.where(selected, lam1 * coherence, 0.0)
-    raise ValueError(f"unknown sharpness variant {variant!r} (known: {', '.join(VARIANTS)})")
+    a, b, c = structure_tensor(y, patch, "sobel")
+    lam1, _, gap = eigenvalues(a, b, c)
+    coherence = gap / (a + c + 1e-10)
+    selected = coherence > qsharpnet_threshold(patch, alpha)
+    return torch.where(selected, lam1 * coherence, 0.0)
 
 
 def sharpness_q(
@@ -106,14 +116,9 @@ class SharpnessQ(Metric):
     lower_is_better: ClassVar[bool] = False
     inputs: ClassVar[tuple[str, ...]] = ("restored",)
 
-    def __init__(
-        self, patch: int = 8, alpha: float = 0.001, variant: str = "zhu-milanfar"
-    ) -> None:
+    def __init__(self, patch: int = 8, alpha: float = 0.001, variant: str = "zhu-milanfar") -> None:
         super().__init__()
-        check_patch_args(patch, alpha)
-        if variant not in VARIANTS:
-            known = ", ".join(VARIANTS)
-            raise ValueError(f"unknown sharpness variant {variant!r} (known: {known})")
+        check_q_args(patch, alpha, variant)
         self.patch, self.alpha, self.variant = patch, alpha, variant
 
     def forward(self, restored: torch.Tensor) -> torch.Tensor:

@@ -42,9 +42,7 @@ def tile(y: torch.Tensor, n: int) -> torch.Tensor:
     height, width = y.shape[-2:]
     rows, cols = height // n, width // n
     if rows == 0 or cols == 0:
-        raise ValueError(
-            f"image of {height}x{width} pixels is smaller than one {n}x{n} patch"
-        )
+        raise ValueError(f"image of {height}x{width} pixels is smaller than one {n}x{n} patch")
     cropped = y[..., : rows * n, : cols * n]
     return cropped.unflatten(-1, (cols, n)).unflatten(-3, (rows, n))
 

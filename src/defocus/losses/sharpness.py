@@ -1,0 +1,70 @@
+"""Sharpness loss ``-Q`` (Aurangabadkar et al., MMSP 2024): lower is sharper."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from defocus.losses.reduction import check_reduction, reduce_batch
+from defocus.metrics.sharpness import check_q_args, sharpness_q
+
+
+def sharpness_loss(
+    restored: torch.Tensor,
+    patch: int = 8,
+    alpha: float = 0.001,
+    variant: str = "zhu-milanfar",
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Negative sharpness ``-Q`` of the restored images (no reference needed).
+
+    Gradients are finite everywhere, also on flat, saturated or noisy images (see
+    :func:`defocus.metrics.sharpness.sharpness_q`). ``variant="qsharpnet"`` is the
+    form the MMSP 2024 authors trained with.
+
+    Args:
+        restored: Network output in ``[0, 1]``, 1 or 3 channels.
+        patch: Patch size of Q.
+        alpha: Significance level of Q's anisotropy test.
+        variant: ``"zhu-milanfar"`` or ``"qsharpnet"``.
+        reduction: ``"mean"`` or ``"sum"`` over the batch, or ``"none"``.
+
+    Returns:
+        The loss; lower is better (sharper).
+
+    Shape:
+        - restored: :math:`(B, C, H, W)`.
+        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+    """
+    check_reduction(reduction)
+    return reduce_batch(-sharpness_q(restored, patch, alpha, variant), reduction)
+
+
+class SharpnessLoss(nn.Module):
+    """Module form of :func:`sharpness_loss`; called with the restored images only.
+
+    Args:
+        patch: Patch size of Q.
+        alpha: Significance level of Q's anisotropy test.
+        variant: ``"zhu-milanfar"`` or ``"qsharpnet"``.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        ``(B, C, H, W) -> ()``, or ``(B,)`` for ``reduction="none"``.
+    """
+
+    def __init__(
+        self,
+        patch: int = 8,
+        alpha: float = 0.001,
+        variant: str = "zhu-milanfar",
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        check_q_args(patch, alpha, variant)
+        self.patch, self.alpha, self.variant = patch, alpha, variant
+        self.reduction = check_reduction(reduction)
+
+    def forward(self, restored: torch.Tensor) -> torch.Tensor:
+        """``-Q`` of the restored images, reduced."""
+        return sharpness_loss(restored, self.patch, self.alpha, self.variant, self.reduction)
