@@ -7,10 +7,11 @@ ARKNet with seeded random weights (speed and memory do not depend on the weights
 luma model on an RGB photo (Y restored, chroma kept), as ``defocus deblur`` runs it.
 
 The FLOP count per pixel comes from ``torch.utils.flop_counter.FlopCounterMode`` on
-one tile (convolutions and transposed convolutions; BatchNorm, GELU, pooling and the
-colour conversion are not counted), and is multiplied by the pixels actually
-processed, overlaps included. The reference rate is a 4096x4096 float32 ``torch.mm``
-timed in the same run, before and after (best of each).
+one tile (convolutions and transposed convolutions; BatchNorm, which deblur() folds
+into the convolutions, GELU, pooling and the colour conversion are not counted), and
+is multiplied by the pixels actually processed, overlaps included. The reference rate
+is a 4096x4096 float32 ``torch.mm`` timed in the same run, before and after (best of
+each).
 
 Usage::
 
@@ -36,6 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from defocus.infer import deblur, tile_spans
 from defocus.infer.deblur import auto_tile
+from defocus.infer.fusion import fold_batchnorm
 from defocus.models import create_model
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared/data/test/Kodak24"
@@ -99,7 +101,7 @@ def matmul_gflops(repeats: int = 3, size: int = 4096) -> float:
 
 def tile_flops_and_time(tile: int) -> tuple[float, float]:
     """Model FLOPs of one ``tile`` x ``tile`` luma tile and its best time in seconds."""
-    model = make_model()
+    model = fold_batchnorm(make_model())  # as deblur() runs it
     x = torch.rand(1, 1, tile, tile)
     counter = FlopCounterMode(display=False)
     with torch.inference_mode():

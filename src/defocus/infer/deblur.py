@@ -14,6 +14,7 @@ from torch import nn
 from defocus.color import rgb_to_ycbcr, to_luma, ycbcr_to_rgb
 from defocus.errors import DefocusError
 from defocus.infer.adapters import unpack_image
+from defocus.infer.fusion import fold_batchnorm
 from defocus.infer.loading import load_model
 from defocus.infer.tiling import tiled_apply
 
@@ -126,7 +127,8 @@ def deblur(
             in ``[0, 1]``; ``C`` is 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA).
         model: ``"default"`` (the shipped default weights), the name of shipped
             weights, a path to a ``.safetensors`` file, or an ``nn.Module`` (it is put
-            in eval mode and moved to ``device``).
+            in eval mode and moved to ``device``; BatchNorm layers are folded into
+            their convolutions in a copy, see :func:`~defocus.infer.fusion.fold_batchnorm`).
         tile: Tile side in pixels; ``None`` = whole image up to :data:`AUTO_TILE_PIXELS`
             pixels and :data:`AUTO_TILE` tiles beyond; ``0`` = always the whole image.
         overlap: Minimum overlap of neighbouring tiles in pixels.
@@ -155,7 +157,7 @@ def deblur(
             f"{MIN_SIDE}x{MIN_SIDE} pixels"
         )
     target = resolve_device(device)
-    network = load_model(model).to(target)
+    network = fold_batchnorm(load_model(model)).to(target)
     restore = colour_restorer(network, target, colour.device)
     multiple = int(getattr(network, "multiple", DEFAULT_MULTIPLE))
     with torch.inference_mode():
