@@ -14,8 +14,10 @@ from pathlib import Path
 import torch
 
 from defocus.errors import DefocusError
-from defocus.infer import deblur, load_model, resolve_device
+from defocus.infer import AUTO_TILE, deblur, load_model, resolve_device
 from defocus.infer.compare import comparison_figure
+from defocus.infer.fusion import fold_batchnorm
+from defocus.infer.tiling import check_tile_settings
 from defocus.io import atomic_path
 
 COMPARE_SUFFIX = ".compare.png"
@@ -69,8 +71,10 @@ def model_restorer(args: argparse.Namespace) -> Callable[[torch.Tensor], torch.T
         DefocusError: If the model, device or tile settings are unusable (before any
             file is written).
     """
+    if args.tile is None or args.tile > 0:
+        check_tile_settings(args.tile or AUTO_TILE, args.overlap)
     device = resolve_device(args.device)
-    network = load_model(args.model or "default").to(device)
+    network = fold_batchnorm(load_model(args.model or "default")).to(device)
 
     def restore(x: torch.Tensor) -> torch.Tensor:
         return deblur(x, network, tile=args.tile, overlap=args.overlap, device=device)

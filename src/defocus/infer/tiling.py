@@ -23,6 +23,21 @@ from defocus.errors import DefocusError
 Span = tuple[int, int]
 
 
+def check_tile_settings(tile: int, overlap: int, multiple: int = 1) -> None:
+    """Validate tile options before any work is done.
+
+    Raises:
+        DefocusError: If ``tile < 1``, ``overlap`` is outside ``[0, tile)`` or
+            ``multiple < 1``.
+    """
+    if multiple < 1:
+        raise DefocusError(f"tile multiple must be >= 1, got {multiple}")
+    if tile < 1:
+        raise DefocusError(f"tile size must be positive, got {tile}")
+    if not 0 <= overlap < tile:
+        raise DefocusError(f"tile overlap must be in [0, {tile - 1}], got {overlap}")
+
+
 def tile_spans(length: int, tile: int, overlap: int, multiple: int = 1) -> list[Span]:
     """Start and end of the tiles covering ``[0, length)`` along one axis.
 
@@ -47,12 +62,7 @@ def tile_spans(length: int, tile: int, overlap: int, multiple: int = 1) -> list[
     Raises:
         DefocusError: If ``tile``, ``overlap`` or ``multiple`` are out of range.
     """
-    if multiple < 1:
-        raise DefocusError(f"tile multiple must be >= 1, got {multiple}")
-    if tile < 1:
-        raise DefocusError(f"tile size must be positive, got {tile}")
-    if not 0 <= overlap < tile:
-        raise DefocusError(f"tile overlap must be in [0, {tile - 1}], got {overlap}")
+    check_tile_settings(tile, overlap, multiple)
     # Round the tile up to a multiple, leaving room for a step of at least one multiple.
     tile = max(-(-tile // multiple), -(-overlap // multiple) + 1) * multiple
     last = max(0, length - tile) // multiple  # last start, in units of ``multiple``
