@@ -174,3 +174,13 @@ def test_mmsp_protocol_matches_opencv_box_filter():
     assert preset.kinds == ("box",) and preset.box_size == (5, 5) and preset.noise_sigma == (0, 0)
     r3 = degradation_preset("defocus_r3")
     assert r3.disk_radius == (3, 3) and r3.noise_sigma == (0.01, 0.01)
+
+
+def test_items_never_alias_the_cache():
+    imgs = images(1)
+    ds = SyntheticDefocusDataset(imgs, fixed("disk", 1.0), crop=None, augment=False)
+    blurry, sharp = ds[0]
+    sharp.zero_()
+    blurry.zero_()
+    again = ds[0]
+    assert torch.equal(again[1], imgs[0]) and float(again[0].abs().sum()) > 0

@@ -71,7 +71,7 @@ def to_float(arr: np.ndarray) -> torch.Tensor:
         return t.float().div_(255.0)
     if arr.dtype == np.uint16:
         return t.float().div_(65535.0)
-    return t.float()
+    return t.to(torch.float32, copy=True)  # never hand out a view of the cache
 
 
 def take_region(arr: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndarray:
