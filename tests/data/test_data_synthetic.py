@@ -30,6 +30,16 @@ def fixed(kind, size):
     return DegradationConfig(kinds=(kind,), **{key: (size, size)}, **NO_NOISE)
 
 
+def test_fixed_config_from_psf_spec():
+    assert DegradationConfig.fixed("ring:4", 0.01) == DegradationConfig(
+        kinds=("ring",), ring_radius=(4.0, 4.0), noise_sigma=(0.01, 0.01)
+    )
+    assert DegradationConfig.fixed("box:5").box_size == (5, 5)
+    for bad in ("box:2.5", "motion:3", "disk:x", "disk:-1"):
+        with pytest.raises(DefocusError, match="invalid fixed PSF"):
+            DegradationConfig.fixed(bad)
+
+
 KERNELS = [
     ("disk", 2.5, disk_kernel(2.5)),
     ("ring", 4.0, ring_kernel(4.0)),

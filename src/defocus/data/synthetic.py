@@ -75,6 +75,27 @@ class DegradationConfig:
         if self.poisson_peak is not None and not 0 < self.poisson_peak[0] <= self.poisson_peak[1]:
             raise DefocusError(f"poisson_peak must be a positive range, got {self.poisson_peak}")
 
+    @classmethod
+    def fixed(cls, psf: str, noise_sigma: float = 0.0) -> DegradationConfig:
+        """A degradation without randomness: ``psf`` as ``"disk:3"``, ``"ring:4"``,
+        ``"gaussian:1.5"`` or ``"box:5"``, and a fixed noise σ.
+
+        Raises:
+            DefocusError: If ``psf`` is not of that form.
+        """  # noqa: D205
+        kind, _, value = psf.partition(":")
+        fields = {"disk": "disk_radius", "ring": "ring_radius", "gaussian": "gaussian_sigma"}
+        try:
+            size = float(value)
+        except ValueError:
+            size = -1.0
+        if kind not in PSF_KINDS or size < 0 or (kind == "box" and not size.is_integer()):
+            raise DefocusError(
+                f"invalid fixed PSF {psf!r}: expected disk:R, ring:R, gaussian:S or box:N"
+            )
+        ranges = {fields.get(kind, "box_size"): (size, size) if kind != "box" else (int(size),) * 2}
+        return cls(kinds=(kind,), noise_sigma=(noise_sigma, noise_sigma), **ranges)
+
     def sample(self, rng: np.random.Generator) -> dict[str, float | str | None]:
         """Draw one degradation: ``{"kind", "size", "noise_sigma", "poisson_peak"}``."""
         if len(self.kinds) == 1:
@@ -122,18 +143,16 @@ def _mmsp_box() -> DegradationConfig:
     return DegradationConfig(kinds=("box",), box_size=(5, 5), noise_sigma=(0.0, 0.0))
 
 
-def _fixed_disk(radius: int) -> DegradationConfig:
-    return DegradationConfig(disk_radius=(radius, radius), noise_sigma=(0.01, 0.01))
-
-
 for _radius in range(1, 6):
-    DEGRADATIONS.register(f"defocus_r{_radius}")(functools.partial(_fixed_disk, _radius))
+    DEGRADATIONS.register(f"defocus_r{_radius}")(
+        functools.partial(DegradationConfig.fixed, f"disk:{_radius}", 0.01)
+    )
 
 
 def degradation_preset(name: str) -> DegradationConfig:
     """A named :class:`DegradationConfig`: ``defocus`` (training mix), ``mmsp_box``, or
     ``defocus_r1`` … ``defocus_r5`` (the project's evaluation protocol: disk of that
-    radius, noise σ = 0.01).
+    radius, noise σ = 0.01). Other fixed degradations: :meth:`DegradationConfig.fixed`.
     """  # noqa: D205
     return DEGRADATIONS.create(name)
 
