@@ -9,6 +9,7 @@ from torch import nn
 from defocus.losses.frequency import FrequencyLoss
 from defocus.losses.pixel import CharbonnierLoss, L1Loss
 from defocus.losses.reblur import ReblurLoss, SelfReblurLoss
+from defocus.losses.sharpness import SharpnessLoss
 from defocus.registry import Registry
 
 LOSSES: Registry[nn.Module] = Registry("loss")
@@ -65,12 +66,4 @@ register_loss("charbonnier")(CharbonnierLoss)
 register_loss("frequency")(FrequencyLoss)
 register_loss("reblur")(ReblurLoss)
 register_loss("self-reblur", inputs=NO_REFERENCE)(SelfReblurLoss)
-
-
-@register_loss("sharpness", inputs=NO_REFERENCE)
-def _sharpness_loss(**kwargs: object) -> nn.Module:
-    """``-Q`` of the restored image (see :class:`defocus.losses.sharpness.SharpnessLoss`)."""
-    # Imported on use: it depends on the metrics package, which the pixel losses do not.
-    from defocus.losses.sharpness import SharpnessLoss
-
-    return SharpnessLoss(**kwargs)
+register_loss("sharpness", inputs=NO_REFERENCE)(SharpnessLoss)
