@@ -104,3 +104,32 @@ def omega(
         psnr = psnr_clip if mse == 0 else min(10.0 * math.log10(1.0 / mse), psnr_clip)
         scores.append((1.0 - weight) * psnr + weight * q_res)
     return sum(scores) / len(scores)
+
+
+def coherence_margins(image: np.ndarray, n: int = 8, variant: str = "zhu-milanfar") -> float:
+    """Smallest distance between a patch's coherence and the selection threshold.
+
+    Used to make sure that no patch of a gradcheck input sits on the threshold, where
+    Q jumps and finite differences are meaningless.
+    """
+    margins = []
+    for patch in tiles(image, n):
+        if variant == "zhu-milanfar":
+            gy, gx = np.gradient(patch)
+            tau = threshold_zhu_milanfar(n)
+        elif variant == "qsharpnet":
+            gx = ndimage.sobel(patch, axis=1, mode="mirror") / 8.0
+            gy = ndimage.sobel(patch, axis=0, mode="mirror") / 8.0
+            tau = threshold_qsharpnet(n)
+        else:  # the eigenvalue-ratio test of the inner Q
+            gy, gx = np.gradient(patch)
+            tau = threshold_zhu_milanfar(n)
+        matrix = np.column_stack([gx.ravel(), gy.ravel()])
+        lam2, lam1 = np.clip(np.linalg.eigvalsh(matrix.T @ matrix), 0.0, None)
+        if variant == "zhu-milanfar":
+            s1, s2 = math.sqrt(lam1), math.sqrt(lam2)
+            ratio = (s1 - s2) / (s1 + s2)
+        else:
+            ratio = (lam1 - lam2) / (lam1 + lam2)
+        margins.append(abs(ratio - tau))
+    return min(margins)
