@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import reference
 import torch
-from conftest import OMEGA, batch, load_array, luma, random_image
+from metric_fixtures import OMEGA, batch, load_array, luma, random_image
 
 from defocus.io import read_image
 from defocus.metrics import Omega, create_metric, inner_q, omega, psnr

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import reference
 import torch
-from conftest import OMEGA, batch, load_array, luma, random_image
+from metric_fixtures import OMEGA, batch, load_array, luma, random_image
 
 from defocus.io import read_image
 from defocus.metrics import SharpnessQ, create_metric, sharpness_q
