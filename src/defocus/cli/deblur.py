@@ -15,6 +15,13 @@ from pathlib import Path
 import torch
 
 from defocus.classical import create_method, list_methods
+from defocus.cli.deblur_model import (
+    add_model_arguments,
+    model_label,
+    model_restorer,
+    uses_model,
+    write_comparison,
+)
 from defocus.cli.output import progress_bar
 from defocus.degrade.kernels import parse_psf
 from defocus.errors import DefocusError
@@ -32,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``deblur`` sub-command."""
     parser = subparsers.add_parser(
         "deblur",
-        help="deblur images with a known PSF (Wiener, Richardson-Lucy, aL, mRL, mLM, RED)",
+        help="deblur images with a network (blind) or a known PSF (Wiener, RL, aL, mRL, mLM, RED)",
         description=(
             "Deblur image files or folders of images with a known point-spread function. "
             "Outputs keep the format, bit depth (8/16), alpha channel, ICC profile and "
@@ -40,7 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "except by RED which restores the luma and keeps the chroma. OUT is a file "
             "name when there is one input image and OUT has an image extension; "
             "otherwise a folder (created if its parent exists) receiving files of the "
-            "same names. Inputs are never overwritten."
+            "same names. Inputs are never overwritten. Without --psf a trained network "
+            "deblurs blind (--model, default: the default model)."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
@@ -50,9 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--psf",
-        required=True,
         metavar="SPEC",
-        help="disk:R, gaussian:SIGMA, ring:R, box:N, or a .npy / image file",
+        help="disk:R, gaussian:SIGMA, ring:R, box:N, or a .npy / image file (classical methods)",
     )
     parser.add_argument(
         "--balance", metavar="LAMBDA", help="Wiener noise-to-signal balance, or 'auto' (default)"
@@ -71,6 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto"
     )
+    add_model_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -105,6 +113,8 @@ def method_options(args: argparse.Namespace) -> dict[str, object]:
 
 def build_restorer(args: argparse.Namespace) -> Restorer:
     """The ``restore(x) -> x`` function the options ask for (``(1, C, H, W)`` in [0, 1])."""
+    if uses_model(args):
+        return model_restorer(args)
     device = resolve_device(args.device)
     method = create_method(args.method, **method_options(args))
     psf = parse_psf(args.psf, dtype=torch.float32).to(device)
@@ -157,7 +167,11 @@ def plan_outputs(inputs: Sequence[str | Path], output: str | Path) -> list[tuple
 
 
 def deblur_files(
-    inputs: Sequence[str | Path], output: str | Path, restore: Restorer, label: str = "deblur"
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    restore: Restorer,
+    label: str = "deblur",
+    compare: bool = False,
 ) -> list[Path]:
     """Restore image files with ``restore`` and write them atomically with their metadata.
 
@@ -166,7 +180,8 @@ def deblur_files(
         output: Output file or folder (see :func:`plan_outputs`).
         restore: Maps a ``(1, C, H, W)`` float32 CPU batch in ``[0, 1]`` (``C`` = 1 or
             3) to a restored batch of the same shape.
-        label: Progress-bar label.
+        label: Progress-bar label (and caption of the result in comparisons).
+        compare: Also write a before/after figure beside each output.
 
     Returns:
         The written files.
@@ -182,7 +197,10 @@ def deblur_files(
         for src, dst in pairs:
             progress.update(task, description=src.name)
             image = read_image(src)
-            restored = restore(image.pixels[None])[0]
+            try:
+                restored = restore(image.pixels[None])[0]
+            except DefocusError as exc:
+                raise DefocusError(f"{src}: {exc}") from None
             write_image(
                 dst,
                 restored,
@@ -192,6 +210,8 @@ def deblur_files(
                 exif=image.exif,
             )
             written.append(dst)
+            if compare:
+                written.append(write_comparison(dst, image.pixels, restored, label))
             progress.advance(task)
     return written
 
@@ -199,5 +219,6 @@ def deblur_files(
 def run(args: argparse.Namespace) -> int:
     """Run ``defocus deblur``."""
     restore = build_restorer(args)
-    deblur_files(args.inputs, args.output, restore, label=args.method)
+    label = model_label(args) if uses_model(args) else args.method
+    deblur_files(args.inputs, args.output, restore, label=label, compare=args.compare)
     return 0

@@ -82,6 +82,11 @@ def model_restorer(args: argparse.Namespace) -> Callable[[torch.Tensor], torch.T
     return restore
 
 
+def model_label(args: argparse.Namespace) -> str:
+    """Short name of the model for captions: the weights name or file name."""
+    return Path(args.model).name if args.model else "default model"
+
+
 def comparison_path(output: Path) -> Path:
     """Where ``--compare`` writes the figure of ``output``."""
     return output.with_name(output.stem + COMPARE_SUFFIX)

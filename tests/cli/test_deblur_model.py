@@ -1,0 +1,104 @@
+"""The network branch of ``defocus deblur`` (--model, --tile, --overlap, --compare)."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from defocus.cli.main import main
+from defocus.io import read_image, write_image
+from defocus.models import create_model
+
+
+@pytest.fixture
+def weights(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("tiny-unet")
+    path = tmp_path / "tiny.safetensors"
+    save_file(model.state_dict(), str(path))
+    return path
+
+
+def write_photo(path, channels=3, bit_depth=8, alpha=False, size=(45, 61)):
+    gen = torch.Generator().manual_seed(0)
+    coarse = torch.rand(1, channels, 8, 9, generator=gen)
+    pixels = torch.nn.functional.interpolate(coarse, size=size, mode="bicubic").clamp(0, 1)[0]
+    write_image(
+        path,
+        pixels,
+        bit_depth=bit_depth,
+        alpha=torch.linspace(0, 1, size[1]).expand(1, *size) if alpha else None,
+    )
+    return read_image(path)
+
+
+def test_model_keeps_16_bit_and_alpha(tmp_path, weights):
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    before = write_photo(src, bit_depth=16, alpha=True)
+    assert main(["deblur", str(src), "-o", str(dst), "--model", str(weights)]) == 0
+    after = read_image(dst)
+    assert after.bit_depth == 16 and after.pixels.shape == before.pixels.shape
+    torch.testing.assert_close(after.alpha, before.alpha, atol=0, rtol=0)
+    assert not torch.equal(after.pixels, before.pixels)
+
+
+def test_tiled_file_matches_whole(tmp_path, weights):
+    src = tmp_path / "in.png"
+    write_photo(src, size=(77, 101))
+    runs = {"whole": ["--tile", "0"], "tiled": ["--tile", "32", "--overlap", "12"]}
+    for name, options in runs.items():
+        out = tmp_path / f"{name}.png"
+        assert main(["deblur", str(src), "-o", str(out), "--model", str(weights), *options]) == 0
+    whole = np.asarray(Image.open(tmp_path / "whole.png")).astype(int)
+    tiled = np.asarray(Image.open(tmp_path / "tiled.png")).astype(int)
+    assert np.abs(whole - tiled).max() <= 2
+
+
+def test_compare_writes_side_by_side(tmp_path, weights):
+    src, dst = tmp_path / "in.png", tmp_path / "out" / "in.png"
+    write_photo(src, channels=1)
+    args = ["deblur", str(src), "-o", str(tmp_path / "out"), "--model", str(weights)]
+    assert main([*args, "--compare"]) == 0
+    figure = Image.open(tmp_path / "out" / "in.compare.png")
+    assert figure.mode == "RGB" and figure.width > 2 * 61 and figure.height > 45
+    assert dst.exists()
+
+
+def test_without_psf_or_model_uses_the_default_model(tmp_path, capsys):
+    src = tmp_path / "in.png"
+    write_photo(src)
+    assert main(["deblur", str(src), "-o", str(tmp_path / "out.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("defocus: error: no default model weights") and err.count("\n") == 1
+    assert "--model" in err
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--model", "MODEL", "--psf", "disk:2"], "--psf is for the classical"),
+        (["--psf", "disk:2", "--tile", "64"], "--tile applies to --model only"),
+        (["--model", "missing.safetensors"], "weights file not found"),
+        (["--model", "tiny-unet"], "without trained weights"),
+        (["--model", "MODEL", "--tile", "32", "--overlap", "32"], "overlap"),
+    ],
+)
+def test_clear_errors(tmp_path, weights, capsys, options, message):
+    src = tmp_path / "in.png"
+    write_photo(src)
+    options = [str(weights) if o == "MODEL" else o for o in options]
+    assert main(["deblur", str(src), "-o", str(tmp_path / "out.png"), *options]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("defocus: error:") and err.count("\n") == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_one_pixel_image_is_a_clear_error_naming_the_file(tmp_path, weights, capsys):
+    src = tmp_path / "dot.png"
+    Image.new("RGB", (1, 1), (9, 9, 9)).save(src)
+    assert main(["deblur", str(src), "-o", str(tmp_path / "o.png"), "--model", str(weights)]) == 1
+    err = capsys.readouterr().err
+    assert "dot.png" in err and "at least 2x2" in err and err.count("\n") == 1
+    assert not (tmp_path / "o.png").exists()
