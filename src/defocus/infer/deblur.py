@@ -126,9 +126,10 @@ def deblur(
             ``[0, 1]``), a PIL image, or a float tensor ``(C, H, W)`` / ``(B, C, H, W)``
             in ``[0, 1]``; ``C`` is 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA).
         model: ``"default"`` (the shipped default weights), the name of shipped
-            weights, a path to a ``.safetensors`` file, or an ``nn.Module`` (it is put
-            in eval mode and moved to ``device``; BatchNorm layers are folded into
-            their convolutions in a copy, see :func:`~defocus.infer.fusion.fold_batchnorm`).
+            weights, a path to a ``.safetensors`` file, or an ``nn.Module``. The
+            network runs in eval mode on ``device`` (a module is switched to eval mode
+            and, unless it has BatchNorm layers to fold into a copy, see
+            :func:`~defocus.infer.fusion.fold_batchnorm`, moved to ``device``).
         tile: Tile side in pixels; ``None`` = whole image up to :data:`AUTO_TILE_PIXELS`
             pixels and :data:`AUTO_TILE` tiles beyond; ``0`` = always the whole image.
         overlap: Minimum overlap of neighbouring tiles in pixels.
