@@ -15,12 +15,20 @@ import argparse
 import time
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from defocus.models import create_model, list_models
 
 
 def count(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def gmacs(model: torch.nn.Module, x: torch.Tensor) -> float:
+    """Multiply-accumulates of one forward (convolutions and matrix products), in 1e9."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops() / 2e9
 
 
 def main() -> None:
@@ -50,14 +58,14 @@ def main() -> None:
         f"forward, eval, no_grad, 1x{args.channels}x{args.size}x{args.size} float32, "
         f"{args.threads} thread(s), best of {args.repeats}"
     )
-    print("model        params_C1   params_C3   wall_s   cpu_s   cpu_vs_arknet")
+    print("model        params_C1   params_C3   wall_s   cpu_s   cpu_vs_arknet   GMAC")
     reference = best_cpu.get("arknet", float("nan"))
     for name in models:
         c1 = count(create_model(name, in_channels=1))
         c3 = count(create_model(name, in_channels=3))
         print(
             f"{name:<11} {c1:>10,} {c3:>11,} {best[name]:>8.3f} {best_cpu[name]:>7.3f} "
-            f"{best_cpu[name] / reference:>15.2f}"
+            f"{best_cpu[name] / reference:>15.2f} {gmacs(models[name], x):>6.1f}"
         )
 
 
