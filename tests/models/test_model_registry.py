@@ -83,3 +83,8 @@ def test_unknown_pretrained_name_lists_available():
         create_model("tiny-unet", pretrained="no-such-weights")
     for name in list_pretrained():
         assert name in str(info.value)
+
+
+def test_directory_is_not_weights(tmp_path: Path):
+    with pytest.raises(DefocusError, match="not a weights file"):
+        create_model("tiny-unet", pretrained=tmp_path)

@@ -80,6 +80,8 @@ def resolve_weights(pretrained: str | Path) -> Path:
     path = Path(pretrained)
     if path.is_file():
         return path
+    if path.exists():
+        raise DefocusError(f"{path}: is not a weights file (expected a .safetensors file)")
     if path.suffix == ".safetensors" or len(path.parts) > 1:
         raise DefocusError(f"{path}: weights file not found")
     if str(pretrained) in SHIPPED_WEIGHTS:
