@@ -66,7 +66,7 @@ def inner_q(x: torch.Tensor, patch: int = 2, alpha: float = 0.001) -> torch.Tens
         ``(B, C, H, W) -> (B,)``.
     """
     check_images(x)
-    return inner_q_map(to_luma(x)[:, 0], patch, alpha).mean(dim=(-2, -1))
+    return inner_q_map(to_luma(x).squeeze(1), patch, alpha).mean(dim=(-2, -1))
 
 
 def _patch_psnr(reference: torch.Tensor, restored: torch.Tensor, clip: float) -> torch.Tensor:
@@ -123,8 +123,8 @@ def omega(
     check_patch_args(patch, alpha)
     if inner_patch > patch:
         raise ValueError(f"inner patch {inner_patch} is larger than the patch {patch}")
-    res_tiles = tile(to_luma(restored)[:, 0], patch)
-    ref_tiles = tile(to_luma(reference)[:, 0], patch)
+    res_tiles = tile(to_luma(restored).squeeze(1), patch)
+    ref_tiles = tile(to_luma(reference).squeeze(1), patch)
     # (B, nH, m, nW, m) -> (B, nH, nW, m, m): each patch becomes an image for Qin.
     q_res = inner_q_map(res_tiles.transpose(-3, -2), inner_patch, alpha).mean(dim=(-2, -1))
     q_ref = inner_q_map(ref_tiles.transpose(-3, -2), inner_patch, alpha).mean(dim=(-2, -1))

@@ -96,7 +96,7 @@ def sharpness_q(
         ValueError: Bad shape or dtype, image smaller than one tile, bad arguments.
     """
     check_images(x)
-    return sharpness_q_map(to_luma(x)[:, 0], patch, alpha, variant).mean(dim=(-2, -1))
+    return sharpness_q_map(to_luma(x).squeeze(1), patch, alpha, variant).mean(dim=(-2, -1))
 
 
 @register_metric

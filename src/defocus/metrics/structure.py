@@ -72,7 +72,8 @@ def _numpy_gradient_matrix(n: int, dtype: torch.dtype, device) -> torch.Tensor:
 
 
 # A gradient operator acts on each patch P as ``gx = Lx P Rxᵀ`` and ``gy = Ly P Ryᵀ``,
-# stored as ((Lx, Rx), (Ly, Ry)), None standing for the identity.
+# stored as ((Lx, Rx), (Ly, Ry)), None standing for the identity. All these n x n
+# matrices are tridiagonal (3-tap stencils), which :func:`_banded` relies on.
 _Operators = tuple[
     tuple[torch.Tensor | None, torch.Tensor | None], tuple[torch.Tensor | None, torch.Tensor | None]
 ]
@@ -90,15 +91,60 @@ def _operators(n: int, operator: str, dtype: torch.dtype, device) -> _Operators:
     raise ValueError(f"unknown gradient operator {operator!r}")
 
 
-def _apply(
-    t: torch.Tensor, left: torch.Tensor | None, right: torch.Tensor | None, n: int
-) -> torch.Tensor:
+class _Bands:
+    """A tridiagonal ``n x n`` patch matrix applied along one image axis.
+
+    The matrix is laid out as three weight vectors of the axis' length (its diagonals
+    repeated once per patch, with zero corners that keep patches apart), so applying
+    it is three shifted multiply-adds on contiguous image rows instead of a small
+    matrix product per patch. All the matrices of :func:`_operators` are tridiagonal.
+
+    Args:
+        matrix: The ``n x n`` matrix.
+        length: Longest axis length it will be applied to (a multiple of ``n``).
+        dim: ``-1`` (along rows: ``P @ matrixᵀ``) or ``-2`` (down columns: ``matrix @ P``).
+    """
+
+    def __init__(self, matrix: torch.Tensor, length: int, dim: int) -> None:
+        zero = matrix.new_zeros(1)
+        below = torch.cat((zero, matrix.diagonal(-1)))  # [j] = matrix[j, j - 1]
+        above = torch.cat((matrix.diagonal(1), zero))  # [j] = matrix[j, j + 1]
+        shape = (-1,) if dim == -1 else (-1, 1)
+        reps = length // matrix.shape[0]
+        self.dim = dim
+        self.main = matrix.diagonal().repeat(reps).view(shape)
+        self.below = below.repeat(reps).view(shape).narrow(dim, 1, length - 1)
+        self.above = above.repeat(reps).view(shape).narrow(dim, 0, length - 1)
+
+    def __call__(self, t: torch.Tensor) -> torch.Tensor:
+        dim, length = self.dim, t.shape[self.dim]
+        out = t * self.main.narrow(dim, 0, length)
+        head, tail = t.narrow(dim, 0, length - 1), t.narrow(dim, 1, length - 1)
+        out.narrow(dim, 1, length - 1).addcmul_(head, self.below.narrow(dim, 0, length - 1))
+        out.narrow(dim, 0, length - 1).addcmul_(tail, self.above.narrow(dim, 0, length - 1))
+        return out
+
+
+_Plan = tuple[tuple[_Bands | None, _Bands | None], tuple[_Bands | None, _Bands | None]]
+
+
+def _plan(ops: _Operators, height: int, width: int, adjoint: bool = False) -> _Plan:
+    """Lay out the patch matrices of ``ops`` (or their transposes) for strips of a size."""
+
+    def bands(matrix: torch.Tensor | None, length: int, dim: int) -> _Bands | None:
+        if matrix is None:
+            return None
+        return _Bands(matrix.T if adjoint else matrix, length, dim)
+
+    return tuple((bands(left, height, -2), bands(right, width, -1)) for left, right in ops)
+
+
+def _apply(t: torch.Tensor, left: _Bands | None, right: _Bands | None) -> torch.Tensor:
     """``left @ P @ rightᵀ`` for every ``n x n`` patch ``P`` of ``t`` (``(B, h, w)``)."""
-    batch, height, width = t.shape
     if right is not None:
-        t = (t.reshape(batch, height, width // n, n) @ right.T).view(batch, height, width)
+        t = right(t)
     if left is not None:
-        t = (left @ t.reshape(batch, height // n, n, width)).view(batch, height, width)
+        t = left(t)
     return t
 
 
@@ -144,11 +190,12 @@ class _PatchStructureTensor(torch.autograd.Function):
         rows, cols = height // n, width // n
         out = y.new_empty(3, batch, rows, cols)
         starts, step = _strips(batch, rows, cols * n, n)
+        plan = _plan(ops, min(step, rows) * n, cols * n)
         for r in starts:
             end = min(r + step, rows)
             strip = y[:, r * n : end * n, : cols * n]
-            gx = _apply(strip, *ops[0], n)
-            gy = _apply(strip, *ops[1], n)
+            gx = _apply(strip, *plan[0])
+            gy = _apply(strip, *plan[1])
             out[1, :, r:end] = _patch_sum(gx * gy, n)
             out[0, :, r:end] = _patch_sum(gx.square_(), n)
             out[2, :, r:end] = _patch_sum(gy.square_(), n)
@@ -158,26 +205,27 @@ class _PatchStructureTensor(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (y,) = ctx.saved_tensors
-        n, ((lx, rx), (ly, ry)) = ctx.n, ctx.ops
+        n = ctx.n
         batch, height, width = y.shape
         rows, cols = height // n, width // n
         exact = rows * n == height and cols * n == width
         grad_y = torch.empty_like(y) if exact else torch.zeros_like(y)
-        adjoint = [None if m is None else m.T for m in (lx, rx, ly, ry)]
         starts, step = _strips(batch, rows, cols * n, n)
+        plan = _plan(ctx.ops, min(step, rows) * n, cols * n)
+        adjoint = _plan(ctx.ops, min(step, rows) * n, cols * n, adjoint=True)
         for r in starts:
             end = min(r + step, rows)
             strip = y[:, r * n : end * n, : cols * n]
-            gx = _apply(strip, lx, rx, n)
-            gy = _apply(strip, ly, ry, n)
+            gx = _apply(strip, *plan[0])
+            gy = _apply(strip, *plan[1])
             ga, gb, gc = (_expand(g[:, r:end], n) for g in grad)
             gx4, gy4 = gx.view(batch, end - r, n, -1), gy.view(batch, end - r, n, -1)
             # d/dgx = 2·ga·gx + gb·gy ;  d/dgy = 2·gc·gy + gb·gx  (per patch)
             dgx = (gy4 * gb).addcmul_(gx4, ga, value=2.0).view_as(gx)
             dgy = gx4.mul_(gb).addcmul_(gy4, gc, value=2.0).view_as(gy)
             target = grad_y[:, r * n : end * n, : cols * n]
-            target.copy_(_apply(dgx, adjoint[0], adjoint[1], n))
-            target.add_(_apply(dgy, adjoint[2], adjoint[3], n))
+            target.copy_(_apply(dgx, *adjoint[0]))
+            target.add_(_apply(dgy, *adjoint[1]))
         return grad_y, None, None
 
 
