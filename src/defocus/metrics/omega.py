@@ -69,6 +69,24 @@ def inner_q(x: torch.Tensor, patch: int = 2, alpha: float = 0.001) -> torch.Tens
     return inner_q_map(to_luma(x).squeeze(1), patch, alpha).mean(dim=(-2, -1))
 
 
+def _patch_inner_q(tiles: torch.Tensor, inner_patch: int, alpha: float) -> torch.Tensor:
+    """Qin of every patch of a tile view, its sub-patches starting at its own top-left.
+
+    Sub-patch rows/columns that do not fit in a patch are dropped; the remaining
+    sub-patches of all patches are then processed as one image (a view, no copy,
+    when the patch size is a multiple of the sub-patch size).
+
+    Shape:
+        ``(B, nH, m, nW, m) -> (B, nH, nW)``.
+    """
+    batch, rows, m, cols, _ = tiles.shape
+    per_side = m // inner_patch
+    used = per_side * inner_patch
+    kept = tiles[:, :, :used, :, :used].reshape(batch, rows * used, cols * used)
+    values = inner_q_map(kept, inner_patch, alpha)
+    return values.view(batch, rows, per_side, cols, per_side).mean(dim=(2, 4))
+
+
 def _patch_psnr(reference: torch.Tensor, restored: torch.Tensor, clip: float) -> torch.Tensor:
     """``min(PSNR, clip)`` of tile pairs with peak 1; identical tiles give ``clip``.
 
@@ -125,9 +143,8 @@ def omega(
         raise ValueError(f"inner patch {inner_patch} is larger than the patch {patch}")
     res_tiles = tile(to_luma(restored).squeeze(1), patch)
     ref_tiles = tile(to_luma(reference).squeeze(1), patch)
-    # (B, nH, m, nW, m) -> (B, nH, nW, m, m): each patch becomes an image for Qin.
-    q_res = inner_q_map(res_tiles.transpose(-3, -2), inner_patch, alpha).mean(dim=(-2, -1))
-    q_ref = inner_q_map(ref_tiles.transpose(-3, -2), inner_patch, alpha).mean(dim=(-2, -1))
+    q_res = _patch_inner_q(res_tiles, inner_patch, alpha)
+    q_ref = _patch_inner_q(ref_tiles, inner_patch, alpha)
     live = q_ref > 0
     deviation = (q_res - q_ref).abs() / torch.where(live, q_ref, torch.ones_like(q_ref))
     weight = torch.where(live, torch.sigmoid(-r * (deviation - alpha0)), 0.0)
