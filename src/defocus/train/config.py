@@ -135,7 +135,8 @@ class TrainConfig:
         keep_last: Number of recent checkpoints kept besides the best one.
         stop_after: Stop (as if killed) after this global step, without a final
             checkpoint; 0 = run to the end. A test hook for resuming.
-        progress: Show a progress bar (rank 0, on stderr).
+        progress: Show a progress bar (rank 0, on stderr, when it is a terminal).
+        plot: Redraw ``curves.png`` after each validation and at the end of a stage.
         check_replicas: In distributed runs, verify at the end of each stage that
             all processes hold bit-identical weights.
     """
@@ -153,6 +154,7 @@ class TrainConfig:
     keep_last: int = 2
     stop_after: int = 0
     progress: bool = True
+    plot: bool = True
     check_replicas: bool = True
 
 

@@ -334,7 +334,10 @@ class Trainer:
                                 checkpoints.mark_best(best["name"])
                             checkpoints.prune(config.train.keep_last)
                         log.save()
-                        log.plot(stage_dir / "curves.png", ["loss", *term_names], metric_columns)
+                        if config.train.plot and (validate or done == stage.steps):
+                            log.plot(
+                                stage_dir / "curves.png", ["loss", *term_names], metric_columns
+                            )
                     distributed.barrier(context)
                 if config.train.stop_after and offset + done >= config.train.stop_after:
                     return self._stage_result(stage, checkpoints, done, best), offset + done
