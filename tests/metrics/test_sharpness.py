@@ -165,3 +165,15 @@ def test_bad_input_raises_value_error(x: torch.Tensor, kwargs: dict, message: st
 def test_runs_on_cuda() -> None:
     x = batch(random_image(np.random.default_rng(7), (64, 64)))
     torch.testing.assert_close(sharpness_q(x.cuda()).cpu(), sharpness_q(x))
+
+
+def test_autograd_works_after_a_first_call_in_inference_mode() -> None:
+    """The cached patch operators must not be inference tensors."""
+    x = batch(random_image(np.random.default_rng(8), (30, 35)))
+    with torch.inference_mode():
+        expected = sharpness_q(x, patch=6, variant="qsharpnet")
+    leaf = x.clone().requires_grad_(True)
+    q = sharpness_q(leaf, patch=6, variant="qsharpnet")
+    (grad,) = torch.autograd.grad(q.sum(), leaf)
+    torch.testing.assert_close(q.detach(), expected)
+    assert grad.abs().sum() > 0

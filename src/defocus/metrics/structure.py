@@ -14,6 +14,7 @@ its gradient is zero.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -79,8 +80,18 @@ _Operators = tuple[
 ]
 
 
-def _operators(n: int, operator: str, dtype: torch.dtype, device) -> _Operators:
-    """Patch matrices of ``"gradient"`` (``numpy.gradient``) or ``"sobel"`` (3x3 Sobel / 8)."""
+@functools.lru_cache(maxsize=32)
+def _operators(n: int, operator: str, dtype: torch.dtype, device: torch.device) -> _Operators:
+    """Patch matrices of ``"gradient"`` (``numpy.gradient``) or ``"sobel"`` (3x3 Sobel / 8).
+
+    Cached (they are small and never modified); built outside any inference mode so
+    that they can be used with autograd later.
+    """
+    with torch.inference_mode(False):
+        return _build_operators(n, operator, dtype, device)
+
+
+def _build_operators(n: int, operator: str, dtype: torch.dtype, device: torch.device) -> _Operators:
     if operator == "gradient":
         m = _numpy_gradient_matrix(n, dtype, device)
         return (None, m), (m, None)
@@ -128,15 +139,20 @@ class _Bands:
 _Plan = tuple[tuple[_Bands | None, _Bands | None], tuple[_Bands | None, _Bands | None]]
 
 
+@functools.lru_cache(maxsize=32)
 def _plan(ops: _Operators, height: int, width: int, adjoint: bool = False) -> _Plan:
-    """Lay out the patch matrices of ``ops`` (or their transposes) for strips of a size."""
+    """Lay out the patch matrices of ``ops`` (or their transposes) for strips of a size.
+
+    Cached like :func:`_operators` (whose cached results are the keys here).
+    """
 
     def bands(matrix: torch.Tensor | None, length: int, dim: int) -> _Bands | None:
         if matrix is None:
             return None
         return _Bands(matrix.T if adjoint else matrix, length, dim)
 
-    return tuple((bands(left, height, -2), bands(right, width, -1)) for left, right in ops)
+    with torch.inference_mode(False):
+        return tuple((bands(left, height, -2), bands(right, width, -1)) for left, right in ops)
 
 
 def _apply(t: torch.Tensor, left: _Bands | None, right: _Bands | None) -> torch.Tensor:
