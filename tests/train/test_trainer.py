@@ -8,6 +8,7 @@ import torch
 from safetensors.torch import load_file
 
 from defocus.errors import DefocusError
+from defocus.train import checkpoint as checkpoint_module
 from defocus.train.checkpoint import CheckpointDir
 from defocus.train.config import config_from_dict
 from defocus.train.trainer import train
@@ -111,6 +112,31 @@ def test_stopped_and_resumed_run_matches_uninterrupted_bit_for_bit(
         assert logged(uninterrupted / stage) == logged(split / stage)
     summary = json.loads((uninterrupted / "summary.json").read_text())
     assert [s.digest for s in resumed.stages] == [s["digest"] for s in summary["stages"]]
+
+
+def test_crash_inside_a_checkpoint_write_resumes_from_the_previous_one(
+    tmp_path, uninterrupted, monkeypatch
+) -> None:
+    real_save = checkpoint_module.save_file
+    calls = []
+
+    def crash_on_second_save(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 2:  # weights of the next set (step 3, a new best), after its state
+            raise KeyboardInterrupt("killed while writing")
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_module, "save_file", crash_on_second_save)
+    with pytest.raises(KeyboardInterrupt):
+        train(recipe(train=RESUME_SETTINGS, stages=TWO_STAGES), tmp_path)
+    monkeypatch.undo()
+    store = CheckpointDir(tmp_path / "pre" / "checkpoints")
+    assert store.latest() == "step-00000002"
+    store.load(store.latest())  # intact and loadable
+    train(recipe(train=RESUME_SETTINGS, stages=TWO_STAGES), tmp_path, resume=True)
+    for stage in ("pre", "fine"):
+        a, b = final_weights(uninterrupted, stage), final_weights(tmp_path, stage)
+        assert all(torch.equal(a[key], b[key]) for key in a)
 
 
 def test_existing_run_is_never_overwritten(tmp_path) -> None:

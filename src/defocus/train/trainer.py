@@ -257,6 +257,7 @@ class Trainer:
                 context,
             ),
             num_workers=config.data.workers,
+            pin_memory=self.device.type == "cuda",
         )
         running = torch.zeros(1 + len(term_names), dtype=torch.float64, device=self.device)
         interval_steps, interval_time = 0, 0.0
