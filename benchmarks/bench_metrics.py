@@ -5,8 +5,9 @@ Run from the repository root:
     python benchmarks/bench_metrics.py
 
 1. Q (both variants) and Ω on a 1024x1024 grey image (GT.png of the test fixtures
-   tiled 8x8), vectorised vs the plain per-patch reference of
-   ``tests/metrics/reference.py``, measured in the same run; the ratio is what counts.
+   tiled 8x8), vectorised (float32, the precision images are read in, and float64)
+   vs the plain per-patch reference of ``tests/metrics/reference.py`` (numpy,
+   float64), measured in the same run; the ratio is what counts.
 2. Q forward + backward on a 12-megapixel (4000x3000) float32 image, wall-clock and
    process CPU time, with 1 and 2 intra-op threads.
 3. Peak memory of that forward + backward, in a fresh subprocess: the kernel's peak
@@ -43,13 +44,15 @@ def load_reference():
     return module
 
 
-def timed(fn: Callable[[], object], repeats: int) -> list[float]:
-    times = []
+def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median wall-clock and median process CPU time of ``repeats`` calls, in seconds."""
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return times
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def test_image(size: int) -> np.ndarray:
@@ -62,25 +65,34 @@ def against_reference(size: int, repeats: int) -> None:
     ref = load_reference()
     image = test_image(size)
     restored = np.clip(image + 0.02 * np.random.default_rng(0).standard_normal(image.shape), 0, 1)
-    x = torch.from_numpy(image)[None, None]
-    y = torch.from_numpy(restored)[None, None]
     cases = [
-        ("Q zhu-milanfar", lambda: ref.q_zhu_milanfar(image), lambda: sharpness_q(x)),
+        ("Q zhu-milanfar", lambda: ref.q_zhu_milanfar(image), lambda x, y: sharpness_q(x)),
         (
             "Q qsharpnet",
             lambda: ref.q_qsharpnet(image),
-            lambda: sharpness_q(x, variant="qsharpnet"),
+            lambda x, y: sharpness_q(x, variant="qsharpnet"),
         ),
-        ("Omega", lambda: ref.omega(restored, image), lambda: omega(y, x)),
+        ("Omega", lambda: ref.omega(restored, image), lambda x, y: omega(y, x)),
     ]
-    print(f"\n{size}x{size} float64, 1 thread: per-patch reference vs vectorised")
-    print(f"{'metric':16s} {'reference s':>12s} {'vectorised ms':>14s} {'speed-up':>9s}")
+    print(f"\n{size}x{size}, 1 thread: per-patch reference (numpy, float64) vs vectorised")
+    print("medians; speed-up = reference time / vectorised time, wall-clock (process CPU)")
+    print(
+        f"{'metric':15s} {'reference s':>16s} {'float32 ms':>16s} {'speed-up':>13s}"
+        f" {'float64 ms':>16s} {'speed-up':>13s}"
+    )
     torch.set_num_threads(1)
     for name, slow, fast in cases:
-        fast()  # warm-up
-        t_fast = statistics.median(timed(fast, repeats))
-        t_slow = min(timed(slow, 1))
-        print(f"{name:16s} {t_slow:12.2f} {t_fast * 1e3:14.1f} {t_slow / t_fast:8.0f}x")
+        row = f"{name:15s}"
+        slow_wall, slow_cpu = timed(slow, 1)
+        row += f" {slow_wall:7.2f} ({slow_cpu:6.2f})"
+        for dtype in (torch.float32, torch.float64):
+            x = torch.from_numpy(image).to(dtype)[None, None]
+            y = torch.from_numpy(restored).to(dtype)[None, None]
+            fast(x, y)  # warm-up
+            wall, cpu = timed(lambda x=x, y=y, fast=fast: fast(x, y), repeats)
+            row += f" {wall * 1e3:7.1f} ({cpu * 1e3:6.1f})"
+            row += f" {slow_wall / wall:5.0f}x ({slow_cpu / cpu:4.0f}x)"
+        print(row)
 
 
 def forward_backward(height: int, width: int, threads: int, repeats: int) -> None:
@@ -92,16 +104,8 @@ def forward_backward(height: int, width: int, threads: int, repeats: int) -> Non
         sharpness_q(leaf).sum().backward()
 
     step()  # warm-up
-    walls, cpus = [], []
-    for _ in range(repeats):
-        cpu, wall = time.process_time(), time.perf_counter()
-        step()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    print(
-        f"{threads} thread(s): wall median {statistics.median(walls):.3f} s "
-        f"(min {min(walls):.3f}), CPU median {statistics.median(cpus):.3f} s"
-    )
+    wall, cpu = timed(step, repeats)
+    print(f"{threads} thread(s): wall-clock {wall:.3f} s, process CPU {cpu:.3f} s (medians)")
 
 
 def _status_mib(field: str) -> float:

@@ -122,17 +122,20 @@ class _Bands:
         above = torch.cat((matrix.diagonal(1), zero))  # [j] = matrix[j, j + 1]
         shape = (-1,) if dim == -1 else (-1, 1)
         reps = length // matrix.shape[0]
-        self.dim = dim
+        self.dim, self.length = dim, length
         self.main = matrix.diagonal().repeat(reps).view(shape)
         self.below = below.repeat(reps).view(shape).narrow(dim, 1, length - 1)
         self.above = above.repeat(reps).view(shape).narrow(dim, 0, length - 1)
 
     def __call__(self, t: torch.Tensor) -> torch.Tensor:
         dim, length = self.dim, t.shape[self.dim]
-        out = t * self.main.narrow(dim, 0, length)
-        head, tail = t.narrow(dim, 0, length - 1), t.narrow(dim, 1, length - 1)
-        out.narrow(dim, 1, length - 1).addcmul_(head, self.below.narrow(dim, 0, length - 1))
-        out.narrow(dim, 0, length - 1).addcmul_(tail, self.above.narrow(dim, 0, length - 1))
+        main, below, above = self.main, self.below, self.above
+        if length != self.length:  # a shorter strip: same pattern, cut short
+            main = main.narrow(dim, 0, length)
+            below, above = (w.narrow(dim, 0, length - 1) for w in (below, above))
+        out = t * main
+        out.narrow(dim, 1, length - 1).addcmul_(t.narrow(dim, 0, length - 1), below)
+        out.narrow(dim, 0, length - 1).addcmul_(t.narrow(dim, 1, length - 1), above)
         return out
 
 
@@ -165,11 +168,14 @@ def _apply(t: torch.Tensor, left: _Bands | None, right: _Bands | None) -> torch.
 
 
 def _patch_sum(t: torch.Tensor, n: int) -> torch.Tensor:
-    """Sum over each ``n x n`` patch; ``(B, h, w) -> (B, h // n, w // n)``."""
+    """Sum over each ``n x n`` patch; ``(B, h, w) -> (B, h // n, w // n)``.
+
+    The ``n`` rows of a patch row are added first (contiguous, vectorised), then runs
+    of ``n`` columns of the ``n``-times smaller result.
+    """
     batch, height, width = t.shape
-    ones = t.new_ones(n)
-    row_sums = t.view(batch, height, width // n, n) @ ones
-    return row_sums.view(batch, height // n, n, width // n).sum(dim=2)
+    rows = t.view(batch, height // n, n, width).sum(dim=2)
+    return rows.view(batch, height // n, width // n, n).sum(dim=-1)
 
 
 def _expand(per_patch: torch.Tensor, n: int) -> torch.Tensor:
@@ -204,18 +210,16 @@ class _PatchStructureTensor(torch.autograd.Function):
         ctx.n, ctx.ops = n, ops
         batch, height, width = y.shape
         rows, cols = height // n, width // n
-        out = y.new_empty(3, batch, rows, cols)
         starts, step = _strips(batch, rows, cols * n, n)
         plan = _plan(ops, min(step, rows) * n, cols * n)
+        sums = []
         for r in starts:
-            end = min(r + step, rows)
-            strip = y[:, r * n : end * n, : cols * n]
+            strip = y[:, r * n : min(r + step, rows) * n, : cols * n]
             gx = _apply(strip, *plan[0])
             gy = _apply(strip, *plan[1])
-            out[1, :, r:end] = _patch_sum(gx * gy, n)
-            out[0, :, r:end] = _patch_sum(gx.square_(), n)
-            out[2, :, r:end] = _patch_sum(gy.square_(), n)
-        return out
+            b = _patch_sum(gx * gy, n)
+            sums.append(torch.stack((_patch_sum(gx.square_(), n), b, _patch_sum(gy.square_(), n))))
+        return torch.cat(sums, dim=2)
 
     @staticmethod
     @once_differentiable
