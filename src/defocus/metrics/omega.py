@@ -8,6 +8,10 @@ scores 10 or more, because patches whose Q deviates from the reference are score
 their PSNR. Ω is reported as higher-is-better, following the paper ("a metric which
 increases with sharpness, but decreases with ringing"); compare Ω values only
 between restorations of the same reference image.
+
+Precision: Ω decides anisotropy on 2x2 sub-patches, where rounding matters; it is
+computed in the input's dtype and float16/bfloat16 inputs give visibly different
+values (about 10 % off on the calibration images): pass float32 or float64.
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
-"""Per-patch structure tensors: tiling, in-patch gradients and closed-form 2x2 eigenvalues.
+"""Per-patch structure tensors: in-patch gradients, their sums, closed-form 2x2 eigenvalues.
 
 These are the building blocks of the sharpness metric Q (Zhu & Milanfar 2010), its
-MMSP 2024 training variant and the inner Q of Ω. Everything works on a *tile view*
-of the image, shape ``(..., nH, N, nW, N)`` (patch rows, row in patch, patch
-columns, column in patch), so that all patches are processed at once with tensor
-slicing and no Python loop over patches.
+MMSP 2024 training variant and the inner Q of Ω. Patches are non-overlapping
+``N x N`` tiles from the top-left corner. No Python loop runs over patches: the
+gradient *inside* each patch (``numpy.gradient`` style, or Sobel with reflect
+padding) is a tridiagonal ``N x N`` matrix applied along whole image rows and
+columns with per-position weights whose zeros at patch borders keep the patches
+apart; the per-patch sums ``Σ gx², Σ gx·gy, Σ gy²`` follow, then the eigen-analysis
+of the 2x2 matrix ``GᵀG`` in closed form on the ``(nH, nW)`` maps. Large images are
+processed in cache-sized strips, with a hand-written backward that recomputes the
+gradients instead of storing them.
 
 The square roots and divisions are guarded so that gradients stay finite on flat,
 constant or perfectly one-dimensional patches, where the exact derivative of a
@@ -53,7 +58,9 @@ def _reflect(k: int, n: int) -> int:
     return -k if k < 0 else (2 * n - 2 - k if k >= n else k)
 
 
-def _stencil(n: int, weights: dict[int, float], dtype: torch.dtype, device) -> torch.Tensor:
+def _stencil(
+    n: int, weights: dict[int, float], dtype: torch.dtype, device: torch.device | str
+) -> torch.Tensor:
     """``n x n`` matrix applying a 1-D stencil ``{offset: weight}`` with reflect padding."""
     matrix = torch.zeros(n, n, dtype=torch.float64)
     for k in range(n):
@@ -62,7 +69,7 @@ def _stencil(n: int, weights: dict[int, float], dtype: torch.dtype, device) -> t
     return matrix.to(dtype=dtype, device=device)
 
 
-def _numpy_gradient_matrix(n: int, dtype: torch.dtype, device) -> torch.Tensor:
+def _numpy_gradient_matrix(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """``n x n`` matrix of ``numpy.gradient``: central inside, one-sided first and last rows."""
     matrix = _stencil(n, {-1: -0.5, 1: 0.5}, torch.float64, "cpu")
     matrix[0] = 0.0
@@ -74,7 +81,7 @@ def _numpy_gradient_matrix(n: int, dtype: torch.dtype, device) -> torch.Tensor:
 
 # A gradient operator acts on each patch P as ``gx = Lx P Rxᵀ`` and ``gy = Ly P Ryᵀ``,
 # stored as ((Lx, Rx), (Ly, Ry)), None standing for the identity. All these n x n
-# matrices are tridiagonal (3-tap stencils), which :func:`_banded` relies on.
+# matrices are tridiagonal (3-tap stencils), which :class:`_Bands` relies on.
 _Operators = tuple[
     tuple[torch.Tensor | None, torch.Tensor | None], tuple[torch.Tensor | None, torch.Tensor | None]
 ]
