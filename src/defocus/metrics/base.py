@@ -9,6 +9,7 @@ from torch import nn
 
 from defocus.registry import Registry
 
+
 class Metric(nn.Module):
     """Base class: a metric maps images to one value per image.
 
