@@ -2,12 +2,13 @@
 
 Ω mixes a clipped patch PSNR (decibels) with the dimensionless inner Q, as its
 authors define it; they state the consequence themselves: the range of Ω depends on
-the content. A restoration identical to the reference scores about ``Qin`` (close
-to 0.2 on the calibration crop), whereas a strongly sharpened one with ringing
-scores 10 or more, because patches whose Q deviates from the reference are scored by
-their PSNR. Ω is reported as higher-is-better, following the paper ("a metric which
-increases with sharpness, but decreases with ringing"); compare Ω values only
-between restorations of the same reference image.
+the content. A restoration identical to the reference scores
+``(1 - σ(0))·50 + σ(0)·Qin ≈ 0.12 + Qin`` per patch (0.21 on the calibration crop),
+whereas a strongly sharpened one with ringing scores 10 or more, because patches
+whose Q deviates from the reference are scored by their PSNR. Ω is reported as
+higher-is-better, following the paper ("a metric which increases with sharpness,
+but decreases with ringing"); compare Ω values only between restorations of the
+same reference image.
 
 Precision: Ω decides anisotropy on 2x2 sub-patches, where rounding matters; it is
 computed in the input's dtype and float16/bfloat16 inputs give visibly different
