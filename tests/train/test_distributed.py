@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_replica_check_catches_any_difference() -> None:
-    model = torch.nn.Linear(3, 2)
+    model = torch.nn.Sequential(torch.nn.BatchNorm2d(2), torch.nn.Linear(3, 2))  # 0-d buffers
     digest = weights_digest(model)
     assert check_replicas([digest, digest]) == digest
     with torch.no_grad():
-        model.bias[0] = torch.nextafter(model.bias[0], torch.tensor(1.0))  # one ulp
+        model[1].bias[0] = torch.nextafter(model[1].bias[0], torch.tensor(1.0))  # one ulp
     assert weights_digest(model) != digest
     with pytest.raises(RuntimeError, match="replicas diverged"):
         check_replicas([digest, weights_digest(model)])
