@@ -114,6 +114,26 @@ def test_stopped_and_resumed_run_matches_uninterrupted_bit_for_bit(
     assert [s.digest for s in resumed.stages] == [s["digest"] for s in summary["stages"]]
 
 
+def test_resume_restores_batchnorm_statistics_exactly(tmp_path) -> None:
+    """ARKNet has BatchNorm: running statistics and counters must resume exactly too."""
+    small = {"model": {"name": "arknet"}, "data": {"crop": 16, "generated_size": 32}}
+    settings = {
+        "batch_size": 2,
+        "checkpoint_every": 2,
+        "val_every": 4,
+        "plot": False,
+        "val_metrics": ["psnr"],
+    }
+    stages = [{"name": "bn", "steps": 4, "loss": [{"name": "l1"}]}]
+    train(recipe(train=settings, stages=stages, **small), tmp_path / "whole")
+    stopping = recipe(train={**settings, "stop_after": 3}, stages=stages, **small)
+    train(stopping, tmp_path / "split")
+    train(recipe(train=settings, stages=stages, **small), tmp_path / "split", resume=True)
+    a, b = final_weights(tmp_path / "whole", "bn"), final_weights(tmp_path / "split", "bn")
+    assert any("running_var" in key for key in a)
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
 def test_crash_inside_a_checkpoint_write_resumes_from_the_previous_one(
     tmp_path, uninterrupted, monkeypatch
 ) -> None:
