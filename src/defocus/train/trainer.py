@@ -231,9 +231,13 @@ class Trainer:
             best = dict(state["best"])
             start = int(state["step"])
             log.restore(start)
+            running = state["running"].to(self.device)
+            interval_steps = int(state["running_steps"])
         else:
             self.model.load_state_dict(self._start_weights(index, stage))
             start = 0
+            running = torch.zeros(1 + len(term_names), dtype=torch.float64, device=self.device)
+            interval_steps = 0
         if start >= stage.steps:
             return self._finish_stage(stage, checkpoints, start, best), 0
         if context.is_main:
@@ -259,9 +263,9 @@ class Trainer:
             num_workers=config.data.workers,
             pin_memory=self.device.type == "cuda",
         )
-        running = torch.zeros(1 + len(term_names), dtype=torch.float64, device=self.device)
-        interval_steps, interval_time = 0, 0.0
-        progress = _progress(context.is_main and config.train.progress and sys.stderr.isatty())
+        timed_steps, interval_time = 0, 0.0
+        show = context.is_main and config.train.progress and sys.stderr.isatty()
+        progress = _progress(show)
         with progress:
             task = progress.add_task(
                 stage.name, total=stage.steps, completed=start, loss="-", speed="-"
@@ -289,12 +293,14 @@ class Trainer:
                     + [terms[name].detach().double() for name in term_names]
                 )
                 interval_steps += 1
+                timed_steps += 1
                 now = time.perf_counter()
                 interval_time += now - tick
-                speed = config.train.batch_size * interval_steps / max(interval_time, 1e-9)
-                progress.update(
-                    task, completed=done, loss=f"{total.item():.4f}", speed=f"{speed:.1f}"
-                )
+                speed = config.train.batch_size * timed_steps / max(interval_time, 1e-9)
+                if show:  # .item() waits for the GPU: only when there is a bar to update
+                    progress.update(
+                        task, completed=done, loss=f"{total.item():.4f}", speed=f"{speed:.1f}"
+                    )
 
                 if done % config.train.log_every == 0 or done == stage.steps:
                     if context.distributed:
@@ -305,7 +311,7 @@ class Trainer:
                     values["crops_per_s"] = speed
                     log.update(done, values)
                     running.zero_()
-                    interval_steps, interval_time = 0, 0.0
+                    interval_steps, timed_steps, interval_time = 0, 0, 0.0
                     if context.is_main:
                         log.save()
 
@@ -330,7 +336,8 @@ class Trainer:
                             if is_best:
                                 best = {"value": value, "name": checkpoint_name(done)}
                         if save or is_best:
-                            self._save(checkpoints, stage, done, optimizer, scaler, best)
+                            extra = {"running": running.cpu(), "running_steps": interval_steps}
+                            self._save(checkpoints, stage, done, optimizer, scaler, best, extra)
                             if is_best:
                                 checkpoints.mark_best(best["name"])
                             checkpoints.prune(config.train.keep_last)
@@ -353,8 +360,10 @@ class Trainer:
         optimizer: torch.optim.Optimizer,
         scaler: torch.amp.GradScaler,
         best: dict[str, Any],
+        extra: dict[str, Any],
     ) -> None:
         state = {
+            **extra,
             "step": done,
             "stage": stage.name,
             "optimizer": optimizer.state_dict(),
