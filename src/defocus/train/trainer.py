@@ -74,6 +74,25 @@ class RunResult:
     stopped_at: int = 0
 
 
+@dataclass
+class _StageState:
+    """What one stage carries from step to step (and into its checkpoints)."""
+
+    stage: StageConfig
+    folder: Path
+    peak: float
+    checkpoints: CheckpointDir
+    log: RunLog
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    loss_fn: nn.Module
+    term_names: list[str]
+    metric_columns: list[str]
+    running: torch.Tensor
+    running_steps: int = 0
+    best: dict[str, Any] = field(default_factory=lambda: {"value": math.nan, "name": ""})
+
+
 def existing_run(out: Path) -> Path | None:
     """A checkpoint pointer showing that ``out`` already holds a run, or ``None``."""
     return next(iter(sorted(out.glob("*/checkpoints/latest"))), None)
@@ -202,208 +221,223 @@ class Trainer:
             weight_decay=optim.weight_decay,
         )
 
+    def _open_stage(self, index: int, stage: StageConfig) -> tuple[_StageState, int]:
+        """Build a stage's optimiser, loss and log; load its last checkpoint or start weights.
+
+        Returns:
+            The stage state and the number of steps already done.
+        """
+        config = self.config
+        folder = self.out / stage.name
+        peak = stage.lr or config.optim.lr
+        term_names = [term["name"] for term in stage_terms(stage)]
+        metric_columns = [f"val_{name}" for name in self.metrics]
+        state = _StageState(
+            stage=stage,
+            folder=folder,
+            peak=peak,
+            checkpoints=CheckpointDir(folder / "checkpoints"),
+            log=RunLog(
+                folder / "log.csv",
+                ["step", "lr", "loss", *term_names, "crops_per_s", *metric_columns],
+            ),
+            optimizer=self._optimizer(peak),
+            scaler=torch.amp.GradScaler("cuda", enabled=self.amp),
+            loss_fn=build_stage_loss(stage).to(self.device),
+            term_names=term_names,
+            metric_columns=metric_columns,
+            running=torch.zeros(1 + len(term_names), dtype=torch.float64, device=self.device),
+        )
+        latest = state.checkpoints.latest() if self.resume else None
+        if latest is None:
+            self.model.load_state_dict(self._start_weights(index, stage))
+            return state, 0
+        weights, saved = state.checkpoints.load(latest)
+        self.model.load_state_dict(weights)
+        state.optimizer.load_state_dict(saved["optimizer"])
+        state.scaler.load_state_dict(saved["scaler"])
+        restore_rng(saved["rng"])
+        state.best = dict(saved["best"])
+        state.running = saved["running"].to(self.device)
+        state.running_steps = int(saved["running_steps"])
+        start = int(saved["step"])
+        state.log.restore(start)
+        return state, start
+
     def _run_stage(self, index: int, stage: StageConfig, offset: int) -> tuple[StageResult, int]:
         """Run (or resume, or skip if finished) one stage; return its result and stop step."""
         config, context = self.config, self.context
-        stage_dir = self.out / stage.name
-        checkpoints = CheckpointDir(stage_dir / "checkpoints")
-        peak = stage.lr or config.optim.lr
-        optimizer = self._optimizer(peak)
-        scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        loss_fn = build_stage_loss(stage).to(self.device)
-        term_names = [term["name"] for term in stage_terms(stage)]
-        metric_columns = [f"val_{name}" for name in self.metrics]
-        log = RunLog(
-            stage_dir / "log.csv",
-            ["step", "lr", "loss", *term_names, "crops_per_s", *metric_columns],
-        )
-        best_metric = config.train.best_metric
-        lower_is_better = self.metrics[best_metric].lower_is_better
-        best: dict[str, Any] = {"value": math.nan, "name": ""}
-
-        latest = checkpoints.latest() if self.resume else None
-        if latest is not None:
-            weights, state = checkpoints.load(latest)
-            self.model.load_state_dict(weights)
-            optimizer.load_state_dict(state["optimizer"])
-            scaler.load_state_dict(state["scaler"])
-            restore_rng(state["rng"])
-            best = dict(state["best"])
-            start = int(state["step"])
-            log.restore(start)
-            running = state["running"].to(self.device)
-            interval_steps = int(state["running_steps"])
-        else:
-            self.model.load_state_dict(self._start_weights(index, stage))
-            start = 0
-            running = torch.zeros(1 + len(term_names), dtype=torch.float64, device=self.device)
-            interval_steps = 0
+        state, start = self._open_stage(index, stage)
         if start >= stage.steps:
-            return self._finish_stage(stage, checkpoints, start, best), 0
+            return self._finish_stage(state, start), 0
         if context.is_main:
-            stage_dir.mkdir(parents=True, exist_ok=True)
-            if best["name"]:
-                checkpoints.mark_best(best["name"])
-
+            state.folder.mkdir(parents=True, exist_ok=True)
+            if state.best["name"]:
+                state.checkpoints.mark_best(state.best["name"])
         network: nn.Module = self.model
         if context.distributed:
             device_ids = [context.local_rank] if self.device.type == "cuda" else None
             network = DistributedDataParallel(self.model, device_ids=device_ids)
         self.model.train()
+        sampler = StepBatchSampler(
+            start,
+            stage.steps,
+            config.train.batch_size,
+            len(self.train_data),
+            config.train.seed,
+            context,
+        )
         loader = DataLoader(
             self.train_data,
-            batch_sampler=StepBatchSampler(
-                start,
-                stage.steps,
-                config.train.batch_size,
-                len(self.train_data),
-                config.train.seed,
-                context,
-            ),
+            batch_sampler=sampler,
             num_workers=config.data.workers,
             pin_memory=self.device.type == "cuda",
         )
-        timed_steps, interval_time = 0, 0.0
+        timed_steps, timed = 0, 0.0
         show = context.is_main and config.train.progress and sys.stderr.isatty()
-        progress = _progress(show)
-        with progress:
+        with _progress(show) as progress:
             task = progress.add_task(
                 stage.name, total=stage.steps, completed=start, loss="-", speed="-"
             )
             tick = time.perf_counter()
             for step, (blurry, sharp) in zip(range(start, stage.steps), loader, strict=True):
-                lr = learning_rate(step, stage.steps, peak, config.schedule)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                blurry = blurry.to(self.device, non_blocking=True)
-                sharp = sharp.to(self.device, non_blocking=True)
-                with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
-                    restored = network(blurry)
-                total, terms = loss_fn(restored.float(), sharp)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(total).backward()
-                if config.train.grad_clip > 0:
-                    scaler.unscale_(optimizer)
-                    nn.utils.clip_grad_norm_(self.model.parameters(), config.train.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
+                lr = learning_rate(step, stage.steps, state.peak, config.schedule)
+                total = self._step(state, network, blurry, sharp, lr)
                 done = step + 1
-                running += torch.stack(
-                    [total.detach().double()]
-                    + [terms[name].detach().double() for name in term_names]
-                )
-                interval_steps += 1
                 timed_steps += 1
-                now = time.perf_counter()
-                interval_time += now - tick
-                speed = config.train.batch_size * timed_steps / max(interval_time, 1e-9)
+                timed += time.perf_counter() - tick
+                speed = config.train.batch_size * timed_steps / max(timed, 1e-9)
                 if show:  # .item() waits for the GPU: only when there is a bar to update
                     progress.update(
                         task, completed=done, loss=f"{total.item():.4f}", speed=f"{speed:.1f}"
                     )
-
                 if done % config.train.log_every == 0 or done == stage.steps:
-                    if context.distributed:
-                        torch.distributed.all_reduce(running)
-                    means = (running / (interval_steps * context.world_size)).tolist()
-                    values: dict[str, float | str] = {"lr": lr, "loss": means[0]}
-                    values.update(zip(term_names, means[1:], strict=True))
-                    values["crops_per_s"] = speed
-                    log.update(done, values)
-                    running.zero_()
-                    interval_steps, timed_steps, interval_time = 0, 0, 0.0
-                    if context.is_main:
-                        log.save()
-
-                validate = (
+                    self._log(state, done, lr, speed)
+                    timed_steps, timed = 0, 0.0
+                validate = bool(
                     config.train.val_every > 0
                     and self.val_pairs
                     and (done % config.train.val_every == 0 or done == stage.steps)
                 )
                 save = done % config.train.checkpoint_every == 0 or done == stage.steps
                 if validate or save:
-                    distributed.broadcast_buffers(self.model, context)
-                    if context.is_main:
-                        is_best = False
-                        if validate:
-                            scores = self.validate()
-                            log.update(done, {f"val_{k}": v for k, v in scores.items()})
-                            value = scores[best_metric]
-                            previous = best["value"]
-                            is_best = math.isnan(previous) or (
-                                value < previous if lower_is_better else value > previous
-                            )
-                            if is_best:
-                                best = {"value": value, "name": checkpoint_name(done)}
-                        if save or is_best:
-                            extra = {"running": running.cpu(), "running_steps": interval_steps}
-                            self._save(checkpoints, stage, done, optimizer, scaler, best, extra)
-                            if is_best:
-                                checkpoints.mark_best(best["name"])
-                            checkpoints.prune(config.train.keep_last)
-                        log.save()
-                        if config.train.plot and (validate or done == stage.steps):
-                            log.plot(
-                                stage_dir / "curves.png", ["loss", *term_names], metric_columns
-                            )
-                    distributed.barrier(context)
+                    self._validate_and_save(state, done, validate, save)
                 if config.train.stop_after and offset + done >= config.train.stop_after:
-                    return self._stage_result(stage, checkpoints, done, best), offset + done
+                    return self._stage_result(state, done), offset + done
                 tick = time.perf_counter()
-        return self._finish_stage(stage, checkpoints, stage.steps, best), 0
+        return self._finish_stage(state, stage.steps), 0
 
-    def _save(
+    def _step(
         self,
-        checkpoints: CheckpointDir,
-        stage: StageConfig,
-        done: int,
-        optimizer: torch.optim.Optimizer,
-        scaler: torch.amp.GradScaler,
-        best: dict[str, Any],
-        extra: dict[str, Any],
-    ) -> None:
-        state = {
-            **extra,
+        state: _StageState,
+        network: nn.Module,
+        blurry: torch.Tensor,
+        sharp: torch.Tensor,
+        lr: float,
+    ) -> torch.Tensor:
+        """One optimiser step; accumulates the loss terms for the log; returns the loss."""
+        for group in state.optimizer.param_groups:
+            group["lr"] = lr
+        blurry = blurry.to(self.device, non_blocking=True)
+        sharp = sharp.to(self.device, non_blocking=True)
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+            restored = network(blurry)
+        total, terms = state.loss_fn(restored.float(), sharp)
+        state.optimizer.zero_grad(set_to_none=True)
+        state.scaler.scale(total).backward()
+        if self.config.train.grad_clip > 0:
+            state.scaler.unscale_(state.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
+        state.scaler.step(state.optimizer)
+        state.scaler.update()
+        values = [total.detach()] + [terms[name].detach() for name in state.term_names]
+        state.running += torch.stack(values).double()
+        state.running_steps += 1
+        return total
+
+    def _log(self, state: _StageState, done: int, lr: float, speed: float) -> None:
+        """Write a CSV row with the loss terms averaged over the steps since the last one."""
+        if self.context.distributed:
+            torch.distributed.all_reduce(state.running)
+        means = (state.running / (state.running_steps * self.context.world_size)).tolist()
+        values: dict[str, float | str] = {"lr": lr, "loss": means[0]}
+        values.update(zip(state.term_names, means[1:], strict=True))
+        values["crops_per_s"] = speed
+        state.log.update(done, values)
+        state.running.zero_()
+        state.running_steps = 0
+        if self.context.is_main:
+            state.log.save()
+
+    def _validate_and_save(self, state: _StageState, done: int, validate: bool, save: bool) -> None:
+        """On rank 0: validate, track the best, checkpoint, redraw; then all ranks meet."""
+        distributed.broadcast_buffers(self.model, self.context)
+        if self.context.is_main:
+            is_best = False
+            if validate:
+                scores = self.validate()
+                state.log.update(done, {f"val_{k}": v for k, v in scores.items()})
+                value = scores[self.config.train.best_metric]
+                previous = state.best["value"]
+                lower = self.metrics[self.config.train.best_metric].lower_is_better
+                is_best = math.isnan(previous) or (value < previous if lower else value > previous)
+                if is_best:
+                    state.best = {"value": value, "name": checkpoint_name(done)}
+            if save or is_best:
+                self._save(state, done)
+                if is_best:
+                    state.checkpoints.mark_best(state.best["name"])
+                state.checkpoints.prune(self.config.train.keep_last)
+            state.log.save()
+            if self.config.train.plot and (validate or done == state.stage.steps):
+                state.log.plot(
+                    state.folder / "curves.png",
+                    ["loss", *state.term_names],
+                    state.metric_columns,
+                )
+        distributed.barrier(self.context)
+
+    def _save(self, state: _StageState, done: int) -> None:
+        saved = {
             "step": done,
-            "stage": stage.name,
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict(),
+            "stage": state.stage.name,
+            "optimizer": state.optimizer.state_dict(),
+            "scaler": state.scaler.state_dict(),
             "rng": capture_rng(),
-            "best": dict(best),
+            "best": dict(state.best),
+            "running": state.running.cpu(),
+            "running_steps": state.running_steps,
         }
         metadata = {
             "model": self.config.model.name,
             "in_channels": str(self.config.model.in_channels),
-            "stage": stage.name,
+            "stage": state.stage.name,
             "step": str(done),
         }
-        checkpoints.save(done, self.model.state_dict(), state, metadata)
+        state.checkpoints.save(done, self.model.state_dict(), saved, metadata)
 
-    def _finish_stage(
-        self, stage: StageConfig, checkpoints: CheckpointDir, done: int, best: dict[str, Any]
-    ) -> StageResult:
+    def _finish_stage(self, state: _StageState, done: int) -> StageResult:
         """Mark the final checkpoint best if nothing was validated; check the replicas."""
-        if self.context.is_main and checkpoints.best() is None:
-            latest = checkpoints.latest()
+        if self.context.is_main and state.checkpoints.best() is None:
+            latest = state.checkpoints.latest()
             if latest is not None:
-                checkpoints.mark_best(latest)
+                state.checkpoints.mark_best(latest)
         distributed.barrier(self.context)
-        return self._stage_result(stage, checkpoints, done, best)
+        return self._stage_result(state, done)
 
-    def _stage_result(
-        self, stage: StageConfig, checkpoints: CheckpointDir, done: int, best: dict[str, Any]
-    ) -> StageResult:
+    def _stage_result(self, state: _StageState, done: int) -> StageResult:
         distributed.broadcast_buffers(self.model, self.context)
         digests = distributed.gather_digests(self.model, self.context)
         digest = (
             distributed.check_replicas(digests) if self.config.train.check_replicas else digests[0]
         )
+        checkpoints = state.checkpoints
         best_name = checkpoints.best() or checkpoints.latest() or ""
         return StageResult(
-            name=stage.name,
+            name=state.stage.name,
             steps=done,
             best=str(checkpoints.weights_path(best_name)) if best_name else "",
-            best_value=float(best["value"]),
+            best_value=float(state.best["value"]),
             digest=digest,
         )
 
