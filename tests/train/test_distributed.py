@@ -26,29 +26,26 @@ def test_replica_check_catches_any_difference() -> None:
         check_replicas([digest, weights_digest(model)])
 
 
-def test_torchrun_two_cpu_processes_end_identical_with_one_checkpoint(tmp_path) -> None:
-    out = tmp_path / "run"
+def torchrun(out: Path, *extra: str) -> subprocess.CompletedProcess:
+    """``torchrun --standalone --nproc-per-node 2 defocus train`` on the smoke recipe."""
     script = shutil.which("defocus")
     launch = [script] if script else ["-m", "defocus"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc-per-node",
-        "2",
-        *launch,
-        "train",
-        "--config",
-        str(ROOT / "configs" / "smoke.toml"),
-        "--out",
-        str(out),
-    ]
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        *launch, "train", "--config", str(ROOT / "configs" / "smoke.toml"), "--out", str(out),
+        *extra,
+    ]  # fmt: skip
     done = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+        command, capture_output=True, text=True, env=env, timeout=300, cwd=out.parent
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_torchrun_two_cpu_processes_end_identical_with_one_checkpoint(tmp_path) -> None:
+    out = tmp_path / "run"
+    done = torchrun(out)
     summary = json.loads(done.stdout)  # rank 0 alone prints it
     (stage,) = summary["stages"]
     files = sorted(p.name for p in (out / stage["name"] / "checkpoints").iterdir())
@@ -61,3 +58,20 @@ def test_torchrun_two_cpu_processes_end_identical_with_one_checkpoint(tmp_path) 
     assert json.loads((out / "summary.json").read_text())["stages"][0]["digest"] == stage["digest"]
     rows = (out / stage["name"] / "log.csv").read_text().splitlines()
     assert len(rows) == 1 + 3  # header + steps 2, 4, 6
+
+
+# rows every 3 steps, checkpoints every 2: the resumed row of step 6 includes step 4,
+# accumulated on both ranks before the checkpoint
+SPLIT = ("train.checkpoint_every=2", "train.log_every=3")
+
+
+@pytest.mark.slow
+def test_torchrun_stopped_and_resumed_matches_uninterrupted(tmp_path) -> None:
+    whole = json.loads(torchrun(tmp_path / "whole", *SPLIT).stdout)
+    torchrun(tmp_path / "split", *SPLIT, "train.stop_after=5")
+    resumed = json.loads(torchrun(tmp_path / "split", *SPLIT, "--resume").stdout)
+    assert resumed["stages"][0]["digest"] == whole["stages"][0]["digest"]
+    csv_whole = (tmp_path / "whole" / "smoke" / "log.csv").read_text().splitlines()
+    csv_split = (tmp_path / "split" / "smoke" / "log.csv").read_text().splitlines()
+    without_speed = [[line.split(",")[i] for i in (0, 1, 2, 3)] for line in csv_whole]
+    assert without_speed == [[line.split(",")[i] for i in (0, 1, 2, 3)] for line in csv_split]

@@ -258,7 +258,8 @@ class Trainer:
         state.scaler.load_state_dict(saved["scaler"])
         restore_rng(saved["rng"])
         state.best = dict(saved["best"])
-        state.running = saved["running"].to(self.device)
+        if self.context.is_main:  # the saved sums cover every rank (see _validate_and_save)
+            state.running = saved["running"].to(self.device)
         state.running_steps = int(saved["running_steps"])
         start = int(saved["step"])
         state.log.restore(start)
@@ -372,6 +373,10 @@ class Trainer:
     def _validate_and_save(self, state: _StageState, done: int, validate: bool, save: bool) -> None:
         """On rank 0: validate, track the best, checkpoint, redraw; then all ranks meet."""
         distributed.broadcast_buffers(self.model, self.context)
+        if self.context.distributed:  # rank 0 holds (and saves) the sums of every rank
+            torch.distributed.all_reduce(state.running)
+            if not self.context.is_main:
+                state.running.zero_()
         if self.context.is_main:
             is_best = False
             if validate:
