@@ -4,7 +4,8 @@ Protocol (``defocus.data.mmsp_synthetic_dataset``): luma Y of Kodak24 and CBSD68
 (``../shared/data/test``), 5x5 box blur with OpenCV's reflect-101 border, no noise.
 For each method: mean PSNR, SSIM, Q, Ω and LPIPS over the images (Kodak and CBSD68
 pooled, i.e. averaged per image) and the time per image. ``--quantise`` rounds the
-blurred images to 8 bits first (what saving them as PNG does).
+blurred images to 8 bits first (what saving them as PNG does). Times are CPU seconds
+per image (``time.process_time``) with one thread: stable on a loaded shared machine.
 
 A diagnostic row ``mlm (circular blur)`` runs mLM on images blurred with a *periodic*
 boundary (with the matching black-box operator), to show where mLM's gap comes from.
@@ -74,7 +75,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="*", default=[*SETTINGS, "mlm-circular"])
     parser.add_argument("--quantise", action="store_true", help="round blurred images to 8 bits")
     parser.add_argument("--json", type=Path, help="write per-method means here")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if not DATA.exists():
@@ -94,7 +95,7 @@ def main() -> None:
             subset += [d for d in data if d[0].startswith("CBSD")][:per_set]
         sums = dict.fromkeys([*METRICS, "time"], 0.0)
         for _, blurry, sharp in subset:
-            start = time.perf_counter()
+            start = time.process_time()
             if method_name == "blurry":
                 restored = blurry
             elif method_name == "mlm-circular":
@@ -103,7 +104,7 @@ def main() -> None:
             else:
                 method = create_method(method_name, **SETTINGS[method_name])
                 restored = method(blurry, "box:5")
-            sums["time"] += time.perf_counter() - start
+            sums["time"] += time.process_time() - start
             restored = restored.clamp(0, 1)
             with torch.no_grad():
                 for name, metric in metrics.items():
