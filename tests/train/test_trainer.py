@@ -62,6 +62,9 @@ def test_two_stage_run_writes_logs_plots_and_checkpoints(tmp_path) -> None:
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [s["name"] for s in summary["stages"]] == ["pre", "fine"]
     assert Path(summary["stages"][0]["best"]).is_file()
+    # the baseline: the degraded inputs scored as they are (a 5x5 box blur costs PSNR)
+    inputs = summary["degraded_inputs"]
+    assert set(inputs) == {"psnr", "ssim", "q", "omega"} and 15 < inputs["psnr"] < 40
     assert json.loads((tmp_path / "config.json").read_text())["stages"][1]["beta"] == 0.1
 
 

@@ -3,7 +3,8 @@
 Output folder layout (rank 0 writes everything)::
 
     OUT/config.json                  the resolved recipe
-    OUT/summary.json                 per stage: best checkpoint, metric, weight digest
+    OUT/summary.json                 per stage: best checkpoint, metric, weight digest;
+                                     validation metrics of the degraded inputs
     OUT/<stage>/checkpoints/         step-XXXXXXXX.{safetensors,state.pt}, latest, best
     OUT/<stage>/log.csv              step, lr, losses, crops/s, validation metrics
     OUT/<stage>/curves.png           loss and metric curves
@@ -191,6 +192,7 @@ class Trainer:
             summary = {
                 "stopped_at": result.stopped_at,
                 "stages": [vars(s) for s in result.stages],
+                "degraded_inputs": self.validate(identity=True) if self.val_pairs else {},
             }
             atomic_write_bytes(
                 self.out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode()
@@ -448,8 +450,12 @@ class Trainer:
 
     # -------------------------------------------------------------- validation
     @torch.no_grad()
-    def validate(self) -> dict[str, float]:
+    def validate(self, identity: bool = False) -> dict[str, float]:
         """Mean of each validation metric over the held-out images (full size).
+
+        Args:
+            identity: Score the degraded inputs themselves instead of the model's
+                restorations (the baseline a network has to beat).
 
         Returns:
             Metric name → mean value.
@@ -459,7 +465,7 @@ class Trainer:
         for pair in self.val_pairs:
             blurry = pair.blurry.to(self.device)
             reference = pair.sharp.to(self.device)
-            restored = self.model(blurry).clamp(0, 1)
+            restored = blurry if identity else self.model(blurry).clamp(0, 1)
             images = {"restored": restored, "reference": reference, "blurry": blurry}
             for name, metric in self.metrics.items():
                 sums[name] += float(metric(*(images[key] for key in metric.inputs)).mean())
