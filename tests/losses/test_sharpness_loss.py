@@ -67,3 +67,19 @@ def test_registry_and_errors() -> None:
         SharpnessLoss(variant="nope")
     with pytest.raises(ValueError, match="smaller than one 8x8 patch"):
         sharpness_loss(x[..., :4, :4])
+
+
+def test_clip_measures_the_saved_image():
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 32, 32, dtype=torch.float64) * 3 - 1
+    clipped = sharpness_loss(x, reduction="none")
+    expected = -sharpness_q(x.clamp(0, 1))
+    assert torch.allclose(clipped, expected)
+    raw = sharpness_loss(x, reduction="none", clip=False)
+    assert torch.allclose(raw, -sharpness_q(x))
+    edge = torch.zeros(1, 1, 32, 32, dtype=torch.float64)
+    edge[..., 13:] = 1.0
+    edge = edge + 0.01 * torch.rand_like(edge)  # a step edge, made anisotropic everywhere
+    overshoot = 3 * edge - 1  # same edge, contrast pushed outside [0, 1]
+    assert sharpness_loss(overshoot, clip=False) < sharpness_loss(edge, clip=False)
+    assert torch.allclose(sharpness_loss(overshoot), sharpness_loss(edge.clamp(0, 1)), atol=0.02)
