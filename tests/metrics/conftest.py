@@ -1,18 +1,6 @@
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
-import torch
 from metric_fixtures import SHARED_TEST_PHOTOS, load_array
-
-
-@pytest.fixture(autouse=True)
-def _single_thread() -> Iterator[None]:
-    """One intra-op thread: far faster than two on the shared, loaded CI machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")

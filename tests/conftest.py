@@ -1,3 +1,5 @@
+"""Settings shared by the whole test suite."""
+
 from collections.abc import Iterator
 
 import pytest
@@ -6,7 +8,11 @@ import torch
 
 @pytest.fixture(autouse=True)
 def _single_thread() -> Iterator[None]:
-    """One intra-op thread: far faster than two on the shared, loaded CI machine."""
+    """One intra-op thread per test.
+
+    The tests use small tensors, where thread start-up dominates; on a loaded 2-core
+    machine two threads made individual tests 5-10x slower.
+    """
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
