@@ -1,0 +1,195 @@
+"""Score restoration methods on protocol cases: per-image records of every metric and time.
+
+A *restorer* is any callable ``restore(blurry, psf) -> restored`` on ``(1, 1, H, W)``
+luma tensors; :func:`restorer` builds one from a short spec:
+
+- ``"blurry"``: the degraded input itself (the do-nothing baseline);
+- ``"wiener-oracle"``: Wiener deconvolution with the true PSF and, *per image*, the
+  balance that maximises PSNR against the sharp reference (searched on a log grid).
+  This is an **oracle**: it peeks at the reference, so no real method can select
+  its parameter that way; it bounds what a well-tuned Wiener filter can reach;
+- any classical method of :func:`defocus.classical.list_methods` (``"wiener"``,
+  ``"richardson-lucy"``, ...), non-blind: it receives the true PSF;
+- ``"model:NAME_OR_PATH"``: a trained network (shipped weights name or a
+  ``.safetensors`` file), run whole-image in eval mode without gradients; it is blind
+  (the PSF is ignored).
+
+Outputs are clamped to ``[0, 1]`` before scoring (what saving them would do).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import defocus.metrics  # noqa: F401  (registers the metrics)
+from defocus.bench.protocols import Case
+from defocus.classical import create_method, list_methods
+from defocus.classical.wiener import wiener
+from defocus.errors import DefocusError
+from defocus.metrics.base import Metric, create_metric
+
+Restorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Record = dict[str, Any]
+
+DEFAULT_METRICS = ("psnr", "ssim", "q", "omega", "lpips")
+ORACLE_BALANCES = torch.logspace(-7, 0, 29, dtype=torch.float64)
+"""Coarse log grid of Wiener balances searched by the oracle (4 per decade), refined once."""
+
+
+def _psnr(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    mse = (x.clamp(0, 1) - reference).square().flatten(1).mean(1)
+    return -10 * torch.log10(mse.clamp_min(1e-20))
+
+
+def wiener_oracle(
+    blurry: torch.Tensor,
+    psf: torch.Tensor,
+    sharp: torch.Tensor,
+    balances: torch.Tensor = ORACLE_BALANCES,
+    chunk: int = 8,
+) -> tuple[torch.Tensor, float]:
+    """Wiener deconvolution with the PSNR-best balance for this image (an oracle).
+
+    The balances of ``balances`` are tried (``chunk`` at a time, as one batch), then a
+    finer grid of 9 values spanning one coarse step on each side of the best.
+
+    Args:
+        blurry: Degraded image.
+        psf: True kernel ``(h, w)``.
+        sharp: Reference image, used to choose the balance.
+        balances: Coarse grid of balances (increasing).
+        chunk: Balances per batched call (bounds memory).
+
+    Returns:
+        The restored image (not clipped) and the chosen balance.
+
+    Shape:
+        ``blurry``, ``sharp`` and the result: :math:`(1, C, H, W)`.
+    """
+
+    def search(grid: torch.Tensor) -> tuple[torch.Tensor, float, float]:
+        best = (blurry, -math.inf, float(grid[0]))
+        for part in grid.split(chunk):
+            out = wiener(blurry.expand(len(part), *blurry.shape[1:]), psf, part.to(blurry.dtype))
+            scores = _psnr(out, sharp)
+            index = int(scores.argmax())
+            if float(scores[index]) > best[1]:
+                best = (out[index : index + 1], float(scores[index]), float(part[index]))
+        return best
+
+    _, _, coarse = search(balances)
+    step = float(balances[1] / balances[0]) if len(balances) > 1 else 1.0
+    fine = torch.logspace(
+        math.log10(coarse / step), math.log10(coarse * step), 9, dtype=torch.float64
+    )
+    restored, _, balance = search(fine)
+    return restored, balance
+
+
+def restorer(spec: str) -> Restorer:
+    """Build a restorer from a spec (see the module docstring).
+
+    Args:
+        spec: ``"blurry"``, ``"wiener-oracle"``, a classical method name, or
+            ``"model:NAME_OR_PATH"``.
+
+    Returns:
+        ``restore(blurry, psf) -> restored``. ``"wiener-oracle"`` needs the reference
+        too: call it as ``restore(blurry, psf, sharp)`` (:func:`evaluate` does).
+
+    Raises:
+        DefocusError: Unknown method, or unusable model weights.
+    """
+    if spec == "blurry":
+        return lambda blurry, psf: blurry
+    if spec == "wiener-oracle":
+
+        def oracle(blurry: torch.Tensor, psf: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
+            return wiener_oracle(blurry, psf, sharp)[0]
+
+        oracle.needs_reference = True  # type: ignore[attr-defined]
+        return oracle  # type: ignore[return-value]
+    if spec.startswith("model:"):
+        from defocus.infer.loading import load_model
+
+        network = load_model(spec.removeprefix("model:"))
+
+        def run(blurry: torch.Tensor, psf: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                return network(blurry.to(next(network.parameters()).dtype))
+
+        return run
+    if spec in list_methods():
+        return create_method(spec)
+    raise DefocusError(
+        f"unknown method {spec!r}: expected blurry, wiener-oracle, model:NAME_OR_PATH or one "
+        f"of {', '.join(list_methods())}"
+    )
+
+
+def _score(metric: Metric, restored: torch.Tensor, case: Case) -> float:
+    images = {"restored": restored, "reference": case.sharp, "blurry": case.blurry}
+    with torch.no_grad():
+        return float(metric(*(images[name] for name in metric.inputs)).mean())
+
+
+def evaluate(
+    restore: Restorer,
+    cases: Iterable[Case],
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    method: str = "",
+    progress: Callable[[Case], None] | None = None,
+) -> list[Record]:
+    """Restore every case and score it.
+
+    Args:
+        restore: ``restore(blurry, psf) -> restored`` (see :func:`restorer`); one with
+            an attribute ``needs_reference = True`` is also given the sharp image.
+        cases: Protocol cases (see :func:`defocus.bench.protocols.load_cases`).
+        metrics: Registered metric names (see :func:`defocus.metrics.list_metrics`).
+        method: Name stored in the records' ``method`` field.
+        progress: Called after each case (e.g. to advance a progress bar).
+
+    Returns:
+        One record per case: ``method``, ``name``, ``group``, ``psf``, ``radius``,
+        each metric, and ``seconds`` (CPU time of the restoration, all threads, from
+        :func:`time.process_time`).
+
+    Raises:
+        DefocusError: Unknown metric names.
+    """
+    scorers = {name: create_metric(name) for name in metrics}
+    needs_reference = getattr(restore, "needs_reference", False)
+    records = []
+    for case in cases:
+        start = time.process_time()
+        if needs_reference:
+            restored = restore(case.blurry, case.psf, case.sharp)  # type: ignore[call-arg]
+        else:
+            restored = restore(case.blurry, case.psf)
+        seconds = time.process_time() - start
+        restored = restored.detach().to(case.sharp.dtype).clamp(0, 1)
+        record: Record = {
+            "method": method,
+            "name": case.name,
+            "group": case.group,
+            "psf": case.psf_spec,
+            "radius": case.radius,
+        }
+        record.update({name: _score(metric, restored, case) for name, metric in scorers.items()})
+        record["seconds"] = seconds
+        records.append(record)
+        if progress is not None:
+            progress(case)
+    return records
+
+
+def model_restorer(weights: str | Path) -> Restorer:
+    """Shorthand for ``restorer("model:" + weights)``."""
+    return restorer(f"model:{weights}")
