@@ -118,7 +118,7 @@ def summary_markdown(
     means = [row for row in mean_table(records, columns) if row["group"] == ALL]
     header = ["method", "images", *(METRIC_LABELS.get(c, c) for c in columns)]
     body = [[row["method"], row["n"], *(row[c] for c in columns)] for row in means]
-    parts = ["## Means over all images\n", markdown_table(header, body)]
+    parts = ["## Means over all images\n\n", markdown_table(header, body)]
     others = [m for m in methods_of(records) if m != baseline]
     if baseline is not None and others:
         parts.append(
