@@ -1,6 +1,7 @@
 """Classical methods on the MMSP 2024 synthetic protocol, next to the paper's Table II.
 
-Protocol (``defocus.data.mmsp_synthetic_dataset``): luma Y of Kodak24 and CBSD68
+Protocol ``mmsp`` of ``defocus.bench.protocols`` (scored by ``defocus.bench.evaluate``):
+luma Y of Kodak24 and CBSD68
 (``../shared/data/test``), 5x5 box blur with OpenCV's reflect-101 border, no noise.
 For each method: mean PSNR, SSIM, Q, Ω and LPIPS over the images (Kodak and CBSD68
 pooled, i.e. averaged per image) and the time per image. ``--quantise`` rounds the
@@ -18,17 +19,16 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import time
 from pathlib import Path
 
 import torch
 
-import defocus.metrics  # noqa: F401  (registers the metrics)
+from defocus.bench.evaluate import Restorer, evaluate, restorer
+from defocus.bench.protocols import Case, load_cases
 from defocus.classical import blur_operator, create_method, modified_lm
-from defocus.data import mmsp_synthetic_dataset
 from defocus.degrade.blur import blur
-from defocus.metrics.base import create_metric
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "test"
 METRICS = ("psnr", "ssim", "q", "omega", "lpips")
@@ -56,16 +56,29 @@ SETTINGS: dict[str, dict[str, object]] = {
 SLOW = ("red-sd",)
 
 
-def images(limit: int | None) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-    """``(name, blurry, sharp)`` luma pairs, Kodak24 then CBSD68 (``limit`` from each)."""
-    pairs = []
-    for folder in ("Kodak24", "CBSD68"):
-        dataset = mmsp_synthetic_dataset(DATA / folder)
-        count = len(dataset) if limit is None else min(limit, len(dataset))
-        for index in range(count):
-            blurry, sharp = dataset[index]
-            pairs.append((f"{folder}/{dataset.store.name(index)}", blurry[None], sharp[None]))
-    return pairs
+def mlm_circular(blurry: torch.Tensor, psf: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
+    """mLM on the sharp image blurred with a periodic boundary (diagnostic row)."""
+    y = blur(sharp, psf, "circular")
+    return modified_lm(y, blur_operator(psf, y, "circular"), 250)
+
+
+mlm_circular.needs_reference = True  # type: ignore[attr-defined]
+
+
+def method_restorer(name: str) -> Restorer:
+    """The restorer of a row: the settings above for classical methods."""
+    if name == "mlm-circular":
+        return mlm_circular  # type: ignore[return-value]
+    if name in SETTINGS:
+        return create_method(name, **SETTINGS[name])
+    return restorer(name)
+
+
+def subset(cases: list[Case], per_set: int) -> list[Case]:
+    """The first ``per_set`` cases of each dataset."""
+    return [c for c in cases if c.group == "Kodak24"][:per_set] + [
+        c for c in cases if c.group == "CBSD68"
+    ][:per_set]
 
 
 def main() -> None:
@@ -78,40 +91,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if not DATA.exists():
-        raise SystemExit(f"{DATA} missing")
 
-    metrics = {name: create_metric(name) for name in METRICS}
-    data = images(args.limit)
+    cases = load_cases("mmsp", DATA, limit=args.limit)
     if args.quantise:
-        data = [(n, (b * 255).round() / 255, s) for n, b, s in data]
-    print(f"{len(data)} images, quantise={args.quantise}")
+        cases = [dataclasses.replace(c, blurry=(c.blurry * 255).round() / 255) for c in cases]
+    print(f"{len(cases)} images, quantise={args.quantise}")
     results: dict[str, dict[str, float]] = {}
     for method_name in ["blurry", *args.methods]:
-        subset = data
-        if method_name in SLOW:
-            per_set = args.limit_slow
-            subset = [d for d in data if d[0].startswith("Kodak")][:per_set]
-            subset += [d for d in data if d[0].startswith("CBSD")][:per_set]
-        sums = dict.fromkeys([*METRICS, "time"], 0.0)
-        for _, blurry, sharp in subset:
-            start = time.process_time()
-            if method_name == "blurry":
-                restored = blurry
-            elif method_name == "mlm-circular":
-                y = blur(sharp, "box:5", "circular")
-                restored = modified_lm(y, blur_operator("box:5", y, "circular"), 250)
-            else:
-                method = create_method(method_name, **SETTINGS[method_name])
-                restored = method(blurry, "box:5")
-            sums["time"] += time.process_time() - start
-            restored = restored.clamp(0, 1)
-            with torch.no_grad():
-                for name, metric in metrics.items():
-                    args_ = (restored,) if metric.inputs == ("restored",) else (restored, sharp)
-                    sums[name] += float(metric(*args_).mean())
-        means = {k: v / len(subset) for k, v in sums.items()}
-        means["images"] = len(subset)
+        chosen = subset(cases, args.limit_slow) if method_name in SLOW else cases
+        records = evaluate(method_restorer(method_name), chosen, METRICS, method=method_name)
+        means = {k: sum(r[k] for r in records) / len(records) for k in [*METRICS, "seconds"]}
+        means["time"] = means.pop("seconds")
+        means["images"] = len(records)
         results[method_name] = means
         paper = PAPER.get(method_name)
         ref = (
@@ -121,7 +112,7 @@ def main() -> None:
             else ""
         )
         print(
-            f"{method_name:16s} n={len(subset):3d} PSNR {means['psnr']:7.3f}"
+            f"{method_name:16s} n={len(records):3d} PSNR {means['psnr']:7.3f}"
             f" SSIM {means['ssim']:.3f} Q {means['q']:.3f} Ω {means['omega']:6.2f}"
             f" LPIPS {means['lpips']:.3f}"
             f" time {means['time']:7.2f}s{ref}",
