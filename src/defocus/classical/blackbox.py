@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from defocus.classical.noise_estimate import noise_to_signal_ratio
-from defocus.classical.operators import BlurOperator, as_batch_parameter, as_psf
+from defocus.classical.operators import BlurOperator, as_batch_parameter
 from defocus.classical.richardson_lucy import initial_estimate
+from defocus.degrade.blur import as_psf_tensor
 
 Operator = Callable[[torch.Tensor], torch.Tensor]
 
@@ -36,7 +37,7 @@ def blur_operator(
     Returns:
         A callable ``(B, C, H, W) -> (B, C, H, W)``.
     """
-    return BlurOperator(as_psf(psf, like), padding)
+    return BlurOperator(as_psf_tensor(psf, like), padding)
 
 
 def flip(x: torch.Tensor) -> torch.Tensor:

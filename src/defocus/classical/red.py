@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from defocus.classical.denoisers import guided_filter, nl_means
-from defocus.classical.operators import Domain, FourierBlur, as_psf
+from defocus.classical.operators import Domain, FourierBlur
 from defocus.color import rgb_to_ycbcr, ycbcr_to_rgb
+from defocus.degrade.blur import as_psf_tensor
 
 Denoiser = Callable[[torch.Tensor, float], torch.Tensor]
 DENOISERS: dict[str, Denoiser] = {"guided": guided_filter, "nlm": nl_means}
@@ -54,7 +55,7 @@ def red_luma(
         raise ValueError(f"method must be 'fixed-point' or 'steepest-descent'; got {method!r}")
     steps = DEFAULT_ITERATIONS[method] if iterations is None else int(iterations)
     f = _denoiser(denoiser)
-    k = as_psf(psf, y)
+    k = as_psf_tensor(psf, y)
     domain = Domain.for_psf(y.shape[-2:], k.shape[-2:], padding)
     yp = domain.pad(y)
     op = FourierBlur(k, yp.shape[-2:])

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from defocus.classical.noise_estimate import noise_to_signal_ratio
-from defocus.classical.operators import Domain, FourierBlur, as_batch_parameter, as_psf
+from defocus.classical.operators import Domain, FourierBlur, as_batch_parameter
+from defocus.degrade.blur import as_psf_tensor
 from defocus.degrade.fft import psf_to_otf
 
 Regulariser = Literal["identity", "laplacian"]
@@ -67,7 +68,7 @@ def wiener(
         if balance != "auto":
             raise ValueError(f"balance must be a number, a tensor or 'auto'; got {balance!r}")
         balance = noise_to_signal_ratio(y)
-    k = as_psf(psf, y)
+    k = as_psf_tensor(psf, y)
     domain = Domain.for_psf(y.shape[-2:], k.shape[-2:], padding)
     yp = domain.pad(y)
     op = FourierBlur(k, yp.shape[-2:])

@@ -17,6 +17,11 @@ Padding = Literal["reflect", "replicate", "circular", "zeros"]
 Method = Literal["auto", "direct", "fft", "opencv"]
 METHODS = ("auto", "direct", "fft", "opencv")
 PADDINGS = ("reflect", "replicate", "circular", "zeros")
+_OPENCV_BORDERS = {
+    "zeros": cv2.BORDER_CONSTANT,
+    "reflect": cv2.BORDER_REFLECT_101,
+    "replicate": cv2.BORDER_REPLICATE,
+}
 
 # ``method="auto"`` uses the FFT once the kernel has at least this many taps (25x25).
 # Measured with benchmarks/bench_blur.py (float32, one thread, 4x3x256x256 and
@@ -88,8 +93,13 @@ def pad_image(
     return x.index_select(-2, rows).index_select(-1, cols)
 
 
-def _as_psf_tensor(psf: torch.Tensor | np.ndarray | str, x: torch.Tensor) -> torch.Tensor:
-    """Bring ``psf`` to shape ``(B or 1, C or 1, h, w)`` with ``x``'s dtype and device."""
+def as_psf_tensor(psf: torch.Tensor | np.ndarray | str, x: torch.Tensor) -> torch.Tensor:
+    """Bring a PSF (tensor, array or spec such as ``"disk:3"``) to ``x``'s dtype and device.
+
+    Shape:
+        ``psf``: ``(h, w)``, ``(B, h, w)`` or ``(B, C, h, w)``; ``x``: ``(B, C, H, W)``;
+        result ``(B or 1, C or 1, h, w)``.
+    """
     if isinstance(psf, str):
         psf = parse_psf(psf)
     k = torch.as_tensor(psf).to(device=x.device, dtype=x.dtype)
@@ -142,8 +152,12 @@ def blur(
     """
     if x.ndim != 4:
         raise ValueError(f"expected a (B, C, H, W) tensor, got shape {tuple(x.shape)}")
-    k = _as_psf_tensor(psf, x)
+    k = as_psf_tensor(psf, x)
     h, w = k.shape[-2:]
+    fits = h // 2 < x.shape[-2] and w // 2 < x.shape[-1]
+    if method == "opencv" and padding in _OPENCV_BORDERS and fits:
+        # OpenCV extends the border itself: no padded copy of the images.
+        return _filter_opencv(x, k, _OPENCV_BORDERS[padding])
     xp = pad_image(x, h - 1 - h // 2, h // 2, w - 1 - w // 2, w // 2, padding)
     return convolve_valid(xp, k, method)
 
@@ -171,7 +185,7 @@ def convolve_valid(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    k = _as_psf_tensor(psf, xp)
+    k = as_psf_tensor(psf, xp)
     h, w = k.shape[-2:]
     if method == "auto":
         method = "fft" if h * w >= FFT_MIN_TAPS else "direct"
@@ -210,30 +224,36 @@ def _blur_fft(xp: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 
 def _blur_opencv(xp: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """Same as :func:`_blur_direct` with ``cv2.filter2D`` plane by plane (CPU, no autograd).
+    """Same as :func:`_blur_direct` with ``cv2.filter2D`` (CPU, no autograd).
 
-    ``filter2D`` correlates, so it gets the flipped kernel with its anchor on the flipped
-    centre; only outputs whose window lies inside ``xp`` are kept, so its border rule
-    never matters.
+    Only the outputs whose window lies inside ``xp`` are kept, so the border rule never
+    matters.
     """
-    if (
-        xp.requires_grad
-        or xp.device.type != "cpu"
-        or xp.dtype not in (torch.float32, torch.float64)
-    ):
-        raise ValueError("method='opencv' needs float32/float64 CPU tensors without autograd")
-    batch, channels, height, width = xp.shape
     h, w = k.shape[-2:]
     top, left = h - 1 - h // 2, w - 1 - w // 2
-    planes = xp.contiguous().numpy()
+    out = _filter_opencv(xp, k, cv2.BORDER_CONSTANT)
+    return out[..., top : xp.shape[-2] - h // 2, left : xp.shape[-1] - w // 2].contiguous()
+
+
+def _filter_opencv(x: torch.Tensor, k: torch.Tensor, border: int) -> torch.Tensor:
+    """Same-size convolution of every plane with ``cv2.filter2D`` (CPU, no autograd).
+
+    ``filter2D`` correlates, so it gets the flipped kernel with its anchor on the flipped
+    centre; ``border`` is an OpenCV border type, which extends the image itself.
+    """
+    if x.requires_grad or x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        raise ValueError("method='opencv' needs float32/float64 CPU tensors without autograd")
+    batch, channels = x.shape[:2]
+    h, w = k.shape[-2:]
+    anchor = (w - 1 - w // 2, h - 1 - h // 2)
+    planes = x.contiguous().numpy()
     kernels = k.flip(-2, -1).expand(batch, channels, h, w).numpy()
-    out = np.empty((batch, channels, height - h + 1, width - w + 1), dtype=planes.dtype)
+    out = np.empty_like(planes)
     for b in range(batch):
         for c in range(channels):
-            full = cv2.filter2D(
-                planes[b, c], -1, kernels[b, c], anchor=(left, top), borderType=cv2.BORDER_CONSTANT
+            cv2.filter2D(
+                planes[b, c], -1, kernels[b, c], dst=out[b, c], anchor=anchor, borderType=border
             )
-            out[b, c] = full[top : top + out.shape[2], left : left + out.shape[3]]
     return torch.from_numpy(out)
 
 
