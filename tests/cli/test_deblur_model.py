@@ -80,6 +80,7 @@ def test_without_psf_or_model_uses_the_default_model(tmp_path, capsys):
     [
         (["--model", "MODEL", "--psf", "disk:2"], "--psf is for the classical"),
         (["--psf", "disk:2", "--tile", "64"], "--tile applies to --model only"),
+        (["--model", "MODEL", "--method", "richardson-lucy"], "give the blur with --psf"),
         (["--model", "missing.safetensors"], "weights file not found"),
         (["--model", "tiny-unet"], "without trained weights"),
         (["--model", "MODEL", "--tile", "32", "--overlap", "32"], "overlap"),

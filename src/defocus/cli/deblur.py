@@ -33,6 +33,7 @@ Restorer = Callable[[torch.Tensor], torch.Tensor]
 # Working domains of the FFT methods, and the blur boundary of the black-box methods.
 DOMAIN_METHODS = ("wiener", "richardson-lucy", "red-fp", "red-sd")
 PADDINGS = ("mirror", "reflect", "replicate", "zeros", "circular")
+DEFAULT_METHOD = "wiener"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -54,7 +55,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="file or folder")
     parser.add_argument(
-        "--method", choices=list_methods(), default="wiener", help="default: wiener"
+        "--method",
+        choices=list_methods(),
+        help=f"classical method, needs --psf (default: {DEFAULT_METHOD})",
     )
     parser.add_argument(
         "--psf",
@@ -115,6 +118,7 @@ def build_restorer(args: argparse.Namespace) -> Restorer:
     """The ``restore(x) -> x`` function the options ask for (``(1, C, H, W)`` in [0, 1])."""
     if uses_model(args):
         return model_restorer(args)
+    args.method = args.method or DEFAULT_METHOD
     device = resolve_device(args.device)
     method = create_method(args.method, **method_options(args))
     psf = parse_psf(args.psf, dtype=torch.float32).to(device)

@@ -61,6 +61,8 @@ def uses_model(args: argparse.Namespace) -> bool:
         return False
     if args.psf is not None:
         raise DefocusError("--psf is for the classical --method; a --model deblurs blind")
+    if args.method is not None:
+        raise DefocusError(f"--method {args.method} is non-blind: give the blur with --psf")
     return True
 
 
