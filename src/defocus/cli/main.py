@@ -15,6 +15,7 @@ from defocus.errors import DefocusError
 COMMAND_MODULES = (
     "defocus.cli.deblur",
     "defocus.cli.degrade",
+    "defocus.cli.demo",
     "defocus.cli.evaluate",
     "defocus.cli.models",
     "defocus.cli.prepare_pairs",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
@@ -31,15 +33,54 @@ def _panel(image: torch.Tensor) -> tuple[np.ndarray, bool]:
     return pixels, (height > PANEL or width > PANEL)
 
 
+def q_caption(label: str, image: torch.Tensor) -> str:
+    """``label`` followed by the Q of ``image`` (or ``Q n/a`` if it is too small)."""
+    q = q_value(image)
+    return f"{label}   Q = {q:.4f}" if q is not None else f"{label}   Q n/a"
+
+
+def side_by_side(images: Sequence[torch.Tensor], captions: Sequence[str]) -> Image.Image:
+    """Put same-sized images side by side, each under its caption (may span lines).
+
+    Images larger than :data:`PANEL` pixels are shown as their centred ``PANEL`` x
+    ``PANEL`` crop at 100 % (so that sharpness stays visible), which the caption says.
+
+    Args:
+        images: Images in ``[0, 1]``, all of one size.
+        captions: One caption per image; a newline in it starts a second line.
+
+    Returns:
+        An 8-bit RGB image.
+
+    Shape:
+        ``images``: each :math:`(C, H, W)` with ``C`` in {1, 3}.
+    """
+    sizes = {tuple(image.shape[-2:]) for image in images}
+    if len(sizes) != 1:
+        raise ValueError(f"sizes differ: {sorted(sizes)}")
+    font = ImageFont.load_default(size=18)
+    panels = []
+    for image, caption in zip(images, captions, strict=True):
+        pixels, cropped = _panel(image.detach().float().cpu())
+        panels.append((pixels, caption + ("   (centre crop, 100 %)" if cropped else "")))
+    height, width = panels[0][0].shape[:2]
+    top = CAPTION_HEIGHT * max(caption.count("\n") + 1 for _, caption in panels)
+    figure = Image.new("RGB", (len(panels) * (width + GAP) - GAP, height + top), "white")
+    draw = ImageDraw.Draw(figure)
+    for index, (pixels, caption) in enumerate(panels):
+        left = index * (width + GAP)
+        figure.paste(Image.fromarray(pixels), (left, top))
+        draw.multiline_text((left + 4, 4), caption, fill="black", font=font, spacing=8)
+    return figure
+
+
 def comparison_figure(
     before: torch.Tensor, after: torch.Tensor, labels: tuple[str, str] = ("before", "after")
 ) -> Image.Image:
     """Put ``before`` and ``after`` side by side, each captioned with its label and Q.
 
     Q (:func:`defocus.metrics.sharpness.sharpness_q`, higher is sharper) is computed on
-    the full images; images larger than :data:`PANEL` pixels are shown as their
-    centred ``PANEL`` x ``PANEL`` crop at 100 % (so that sharpness stays visible),
-    which the caption says.
+    the full images; large images are shown as a centre crop (see :func:`side_by_side`).
 
     Args:
         before: Input image in ``[0, 1]``.
@@ -52,20 +93,7 @@ def comparison_figure(
     Shape:
         ``before``, ``after``: :math:`(C, H, W)` with ``C`` in {1, 3}.
     """
-    if before.shape[-2:] != after.shape[-2:]:
-        raise ValueError(f"sizes differ: {tuple(before.shape)} vs {tuple(after.shape)}")
-    font = ImageFont.load_default(size=18)
-    panels = []
-    for image, label in zip((before, after), labels, strict=True):
-        pixels, cropped = _panel(image.detach().float().cpu())
-        q = q_value(image)
-        caption = f"{label}   Q = {q:.4f}" if q is not None else f"{label}   Q n/a"
-        panels.append((pixels, caption + ("   (centre crop, 100 %)" if cropped else "")))
-    height, width = panels[0][0].shape[:2]
-    figure = Image.new("RGB", (2 * width + GAP, height + CAPTION_HEIGHT), "white")
-    draw = ImageDraw.Draw(figure)
-    for index, (pixels, caption) in enumerate(panels):
-        left = index * (width + GAP)
-        figure.paste(Image.fromarray(pixels), (left, CAPTION_HEIGHT))
-        draw.text((left + 4, 4), caption, fill="black", font=font)
-    return figure
+    images = (before, after)
+    return side_by_side(
+        images, [q_caption(label, x) for label, x in zip(labels, images, strict=True)]
+    )
