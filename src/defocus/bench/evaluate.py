@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -189,7 +188,3 @@ def evaluate(
             progress(case)
     return records
 
-
-def model_restorer(weights: str | Path) -> Restorer:
-    """Shorthand for ``restorer("model:" + weights)``."""
-    return restorer(f"model:{weights}")
