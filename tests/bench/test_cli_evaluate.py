@@ -26,6 +26,13 @@ def test_evaluate_end_to_end(
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3 * 4
     assert {r["method"] for r in rows} == {"blurry", "wiener-oracle", "richardson-lucy"}
+    with open(out / "means.csv") as handle:
+        means = list(csv.DictReader(handle))
+    assert [(m["method"], m["group"]) for m in means][:3] == [
+        ("blurry", "Kodak24"),
+        ("blurry", "CBSD68"),
+        ("blurry", "all"),
+    ]
     summary = (out / "summary.md").read_text()
     assert "Paired t-tests against `blurry`" in summary and "wiener-oracle" in summary
     assert (out / "metrics.png").stat().st_size > 1000

@@ -9,7 +9,7 @@ from pathlib import Path
 from defocus.bench.evaluate import DEFAULT_METRICS, evaluate, restorer
 from defocus.bench.plots import metrics_figure, save_figure
 from defocus.bench.protocols import DEFAULT_ROOT, list_protocols, load_cases
-from defocus.bench.tables import records_csv, summary_markdown, write_text
+from defocus.bench.tables import mean_table, records_csv, summary_markdown, write_text
 from defocus.cli.output import progress_bar
 from defocus.errors import DefocusError
 from defocus.metrics.base import list_metrics
@@ -27,7 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "(Wiener with the true PSF and the PSNR-best balance per image: an oracle that "
             "peeks at the reference), classical methods given the true PSF (wiener, "
             "richardson-lucy, al, mrl, mlm, red-fp, red-sd), model:NAME_OR_PATH (a trained "
-            "network, blind). Writes OUT/records.csv (per image), OUT/summary.md (means, "
+            "network, blind). Writes OUT/records.csv (per image), OUT/means.csv (per method and"
+            " radius or dataset, and over all images), OUT/summary.md (means, "
             "paired t-tests against the baseline, per-group means) and OUT/metrics.png."
         ),
     )
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 restore, cases, metrics, method=name, progress=lambda _: progress.advance(task)
             )
     write_text(out / "records.csv", records_csv(records))
+    write_text(out / "means.csv", records_csv(mean_table(records, [*metrics, "seconds"])))
     summary = (
         f"# defocus evaluate: protocol {args.protocol}, {len(cases)} cases\n\n"
         + summary_markdown(records, metrics, baseline)
