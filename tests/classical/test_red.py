@@ -23,7 +23,7 @@ def test_fixed_point_with_zero_denoiser_is_wiener():
             padding=padding,
             denoiser=lambda v, s: torch.zeros_like(v),
         )
-        ref = wiener(y, "disk:2", 0.05 * 1.5**2, padding=padding)
+        ref = wiener(y, "disk:2", 0.05 * 1.5**2, "identity", padding=padding)
         torch.testing.assert_close(ours, ref)
 
 

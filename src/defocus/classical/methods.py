@@ -7,7 +7,7 @@ callable ``method(y, psf) -> x`` working on ``(B, C, H, W)`` batches in ``[0, 1]
 ========================  =============================================================
 name                      defaults
 ========================  =============================================================
-``wiener``                ``balance="auto"``, ``regulariser="identity"``,
+``wiener``                ``balance="auto"`` (GCV), ``regulariser="laplacian"``,
                           ``padding="mirror"``
 ``richardson-lucy``       ``iterations=30``, ``padding="mirror"``, ``init="observed"``
 ``al``                    ``iterations=100``, ``p=0``, ``padding="reflect"`` (the blur
@@ -39,7 +39,7 @@ METHODS: Registry[DeblurMethod] = Registry("deblurring method")
 
 @METHODS.register("wiener")
 def _wiener(
-    balance: float | str = "auto", regulariser: str = "identity", padding: str = "mirror"
+    balance: float | str = "auto", regulariser: str = "laplacian", padding: str = "mirror"
 ) -> DeblurMethod:
     def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
         return wiener(y, psf, balance, regulariser, padding)  # type: ignore[arg-type]

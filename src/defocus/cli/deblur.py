@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from defocus.classical import create_method, list_methods
+from defocus.classical.wiener import BALANCE_RULES
 from defocus.cli.deblur_model import (
     add_model_arguments,
     model_label,
@@ -65,7 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="disk:R, gaussian:SIGMA, ring:R, box:N, or a .npy / image file (classical methods)",
     )
     parser.add_argument(
-        "--balance", metavar="LAMBDA", help="Wiener noise-to-signal balance, or 'auto' (default)"
+        "--balance",
+        metavar="LAMBDA",
+        help="Wiener balance: a number, or auto (default; = gcv), gcv or nsr (noise estimate)",
     )
     parser.add_argument(
         "--iterations", type=int, metavar="N", help="iterations (default: the method's)"
@@ -96,10 +99,11 @@ def method_options(args: argparse.Namespace) -> dict[str, object]:
         if args.method != "wiener":
             raise DefocusError(f"--balance applies to wiener only, not {args.method}")
         try:
-            options["balance"] = args.balance if args.balance == "auto" else float(args.balance)
+            rule = args.balance in BALANCE_RULES
+            options["balance"] = args.balance if rule else float(args.balance)
         except ValueError:
             raise DefocusError(
-                f"--balance must be a number or 'auto', got {args.balance!r}"
+                f"--balance must be a number, auto, gcv or nsr, got {args.balance!r}"
             ) from None
     if args.iterations is not None:
         if args.method == "wiener":
