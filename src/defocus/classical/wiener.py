@@ -52,7 +52,7 @@ def onesided_weights(size: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
 def gcv_balance(
     spectrum: torch.Tensor,
     otf_power: torch.Tensor,
-    regulariser_power: torch.Tensor,
+    penalty_power: torch.Tensor,
     size: tuple[int, int],
 ) -> torch.Tensor:
     """Balance ``λ`` minimising generalised cross-validation, per image and channel.
@@ -65,14 +65,14 @@ def gcv_balance(
     Args:
         spectrum: ``rfft2`` of the (padded) observation.
         otf_power: ``|K|²`` on the same grid.
-        regulariser_power: ``|D|²`` (see :func:`regulariser_power`).
+        penalty_power: ``|D|²`` (see :func:`regulariser_power`).
         size: ``(H, W)`` of the domain (to weight the one-sided spectrum).
 
     Returns:
         The chosen balance.
 
     Shape:
-        ``spectrum (B, C, H, W // 2 + 1)``, ``otf_power`` and ``regulariser_power``
+        ``spectrum (B, C, H, W // 2 + 1)``, ``otf_power`` and ``penalty_power``
         broadcasting to it ``-> (B, C)``.
     """
     real = spectrum.real.dtype
@@ -83,7 +83,7 @@ def gcv_balance(
 
     def gcv(lam: torch.Tensor) -> torch.Tensor:
         # residual filter 1 - A_λ = λ|D|² / (|K|² + λ|D|²); lam broadcasts to (B, C, 1, 1)
-        damped = lam * regulariser_power
+        damped = lam * penalty_power
         residual = damped / (otf_power + damped).clamp_min(torch.finfo(real).tiny)
         numerator = (residual.square() * data_power).sum(dim=(-2, -1)) / total
         trace = (residual * weights).expand(*batch, *residual.shape[-2:]).sum(dim=(-2, -1))
