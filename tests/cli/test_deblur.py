@@ -2,9 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+from defocus.assets import sample_image_path
 from defocus.cli.main import main
+from defocus.degrade import disk_kernel
 from defocus.degrade.blur import blur
 from defocus.io import read_image, write_image
+from defocus.metrics import psnr
 
 
 def _write(path, channels=3, bit_depth=8, alpha=False, seed=0, icc=None):
@@ -121,3 +124,24 @@ def test_restores_better_than_input(tmp_path):
     err_in = np.abs(read_image(src).pixels.numpy() - x.numpy()).mean()
     err_out = np.abs(read_image(dst).pixels.numpy() - x.numpy()).mean()
     assert err_out < 0.5 * err_in
+
+
+def test_blind_wiener_needs_no_psf(tmp_path):
+    src = tmp_path / "in.png"
+    sharp = read_image(sample_image_path()).pixels
+    blurry = blur(sharp[None], disk_kernel(2.0))[0]
+    write_image(src, blurry)
+    assert (
+        main(["deblur", str(src), "-o", str(tmp_path / "out.png"), "--method", "wiener-blind"]) == 0
+    )
+    restored = read_image(tmp_path / "out.png").pixels
+    assert psnr(restored[None], sharp[None]) > psnr(blurry[None], sharp[None]) + 1
+
+
+def test_blind_wiener_refuses_a_psf(tmp_path, capsys):
+    src = tmp_path / "in.png"
+    write_image(src, torch.rand(3, 20, 20))
+    args = ["deblur", str(src), "-o", str(tmp_path / "o.png"), "--method", "wiener-blind"]
+    assert main([*args, "--psf", "disk:2"]) == 1
+    assert "estimates the blur itself" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

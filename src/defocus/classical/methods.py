@@ -9,6 +9,8 @@ name                      defaults
 ========================  =============================================================
 ``wiener``                ``balance="auto"`` (GCV), ``regulariser="laplacian"``,
                           ``padding="mirror"``
+``wiener-blind``          disk radius and balance by GCV (:mod:`defocus.classical.blind`);
+                          the PSF argument is ignored
 ``richardson-lucy``       ``iterations=30``, ``padding="mirror"``, ``init="observed"``
 ``al``                    ``iterations=100``, ``p=0``, ``padding="reflect"`` (the blur
                           used as black box)
@@ -28,12 +30,15 @@ from typing import Any
 import torch
 
 from defocus.classical.blackbox import blur_operator, landweber_al, modified_lm, modified_rl
+from defocus.classical.blind import blind_wiener
 from defocus.classical.red import red
 from defocus.classical.richardson_lucy import richardson_lucy
 from defocus.classical.wiener import wiener
 from defocus.registry import Registry
 
 DeblurMethod = Callable[[torch.Tensor, Any], torch.Tensor]
+BLIND_METHODS = ("wiener-blind",)
+"""Registered methods that estimate the blur themselves (their PSF argument is ignored)."""
 METHODS: Registry[DeblurMethod] = Registry("deblurring method")
 
 
@@ -43,6 +48,14 @@ def _wiener(
 ) -> DeblurMethod:
     def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
         return wiener(y, psf, balance, regulariser, padding)  # type: ignore[arg-type]
+
+    return method
+
+
+@METHODS.register("wiener-blind")
+def _wiener_blind() -> DeblurMethod:
+    def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
+        return blind_wiener(y)
 
     return method
 

@@ -58,7 +58,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--method",
         choices=list_methods(),
-        help=f"classical method, needs --psf (default: {DEFAULT_METHOD})",
+        help=(
+            f"classical method (default: {DEFAULT_METHOD}); all need --psf except "
+            "wiener-blind, which estimates a disk blur by GCV"
+        ),
     )
     parser.add_argument(
         "--psf",
@@ -125,7 +128,7 @@ def build_restorer(args: argparse.Namespace) -> Restorer:
     args.method = args.method or DEFAULT_METHOD
     device = resolve_device(args.device)
     method = create_method(args.method, **method_options(args))
-    psf = parse_psf(args.psf, dtype=torch.float32).to(device)
+    psf = None if args.psf is None else parse_psf(args.psf, dtype=torch.float32).to(device)
 
     def restore(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from defocus.classical import BLIND_METHODS
 from defocus.errors import DefocusError
 from defocus.infer import AUTO_TILE, deblur, load_model, resolve_device
 from defocus.infer.compare import comparison_figure
@@ -52,9 +53,19 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def uses_model(args: argparse.Namespace) -> bool:
     """Whether the options ask for a network: ``--model``, or no ``--psf`` at all.
 
+    A blind classical method (``--method wiener-blind``) needs neither.
+
     Raises:
         DefocusError: If network and classical options are mixed.
     """
+    if args.method in BLIND_METHODS:
+        if args.model is not None or args.psf is not None:
+            raise DefocusError(
+                f"--method {args.method} estimates the blur itself: drop --psf and --model"
+            )
+        if args.tile is not None:
+            raise DefocusError("--tile applies to --model only, not to classical methods")
+        return False
     if args.model is None and args.psf is not None:
         if args.tile is not None:
             raise DefocusError("--tile applies to --model only, not to classical methods")

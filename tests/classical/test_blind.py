@@ -1,0 +1,118 @@
+"""Blind disk-blur estimation by GCV: the criterion against an independent reference, and
+recovery of known radii on a real photo."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+from skimage.restoration import wiener as skimage_wiener
+
+from defocus.assets import sample_image_path
+from defocus.classical import create_method, wiener
+from defocus.classical.blind import (
+    DISK_RADII,
+    blind_wiener,
+    disk_bank,
+    estimate_disk_blur,
+    estimation_crops,
+    gcv_scores,
+    symmetric_extension,
+)
+from defocus.color import to_luma
+from defocus.degrade import add_noise, blur, disk_kernel
+from defocus.io import read_image
+
+
+def test_symmetric_extension_is_seamless_and_periodic():
+    x = torch.arange(12.0).reshape(1, 1, 3, 4)
+    ext = symmetric_extension(x)
+    assert ext.shape == (1, 1, 6, 8)
+    torch.testing.assert_close(ext[..., :3, :4], x)
+    # half-sample symmetric about the image's edges: no jump at any seam, even periodically
+    torch.testing.assert_close(ext, ext.flip(-1))
+    torch.testing.assert_close(ext, ext.flip(-2))
+    torch.testing.assert_close(ext[..., 3], ext[..., 4])
+
+
+def reference_log_gcv(y: np.ndarray, psf: np.ndarray, lam: float) -> float:
+    """GCV from the spatial residual of scikit-image's Wiener, with a numpy trace.
+
+    ``||y - K x̂||² / N`` (``x̂`` = skimage's circular Wiener, ``K`` = wrap-around
+    convolution by scipy) over ``(tr(I - A) / N)²``; the trace from ``numpy.fft`` OTFs.
+    """
+    ext = symmetric_extension(torch.from_numpy(y)).numpy()
+    restored = skimage_wiener(ext, psf, lam, clip=False)
+    residual = ext - ndimage.convolve(restored, psf, mode="wrap")
+    laplacian = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], float)
+
+    def otf(kernel: np.ndarray) -> np.ndarray:
+        padded = np.zeros(ext.shape)
+        padded[: kernel.shape[0], : kernel.shape[1]] = kernel
+        shift = (-(kernel.shape[0] // 2), -(kernel.shape[1] // 2))
+        return np.fft.fft2(np.roll(padded, shift, axis=(0, 1)))
+
+    k2, d2 = np.abs(otf(psf)) ** 2, np.abs(otf(laplacian)) ** 2
+    trace = np.mean(lam * d2 / (k2 + lam * d2))
+    return float(np.log(np.mean(residual**2)) - 2 * np.log(trace))
+
+
+def test_gcv_scores_match_a_spatial_reference_up_to_a_constant():
+    rng = np.random.default_rng(1)
+    sharp = ndimage.gaussian_filter(rng.random((20, 24)), 1.0)
+    y = ndimage.convolve(sharp, disk_kernel(2.0).numpy(), mode="mirror")
+    y += 0.01 * rng.standard_normal(y.shape)
+    radii, lams = (1.0, 2.0, 3.0), (1e-4, 1e-2)
+    scores = gcv_scores(torch.from_numpy(y)[None, None], disk_bank(radii, torch.float64), lams)
+    expected = np.array(
+        [[reference_log_gcv(y, disk_kernel(r).numpy(), lam) for lam in lams] for r in radii]
+    )
+    # the spectral mean and the spatial mean differ by the constant factor N (Parseval)
+    np.testing.assert_allclose(
+        scores[0].numpy() - scores[0, 0, 0].item(), expected - expected[0, 0], atol=1e-9
+    )
+
+
+@pytest.fixture(scope="module")
+def photo() -> torch.Tensor:
+    return to_luma(read_image(sample_image_path()).pixels[None]).double()
+
+
+@pytest.mark.parametrize("radius", [1.0, 2.5, 4.0, 6.0])
+def test_finds_the_radius_of_a_blurred_photo(photo: torch.Tensor, radius: float):
+    generator = torch.Generator().manual_seed(int(radius * 4))
+    y = add_noise(blur(photo, disk_kernel(radius)), 0.01, generator=generator)
+    estimate = estimate_disk_blur(y)
+    assert abs(float(estimate.radius) - radius) <= 0.25
+    assert DISK_RADII[int(estimate.index)] == float(estimate.radius)
+    assert 1e-4 <= float(estimate.balance) <= 1e-1  # noise σ = 0.01: a moderate balance
+
+
+def test_sharp_photo_is_estimated_as_unblurred(photo: torch.Tensor):
+    assert float(estimate_disk_blur(photo).radius) <= 0.75
+
+
+def test_large_images_are_estimated_on_crops(photo: torch.Tensor):
+    big = photo.repeat(1, 1, 4, 5)  # 1024 x 1280: over 1.5 crops' worth of pixels
+    crops = estimation_crops(big, 512, 3)
+    assert crops.shape == (2 * 3, 1, 512, 512)
+    torch.testing.assert_close(crops[0], big[0, :, :512, :512])
+    torch.testing.assert_close(crops[-1], big[0, :, -512:, -512:])
+    y = add_noise(blur(big, disk_kernel(3.0)), 0.01, generator=torch.Generator().manual_seed(0))
+    assert abs(float(estimate_disk_blur(y).radius) - 3.0) <= 0.25
+
+
+def test_batch_estimates_each_image_alone(photo: torch.Tensor):
+    pair = torch.cat([blur(photo, disk_kernel(1.5)), blur(photo, disk_kernel(4.0))])
+    together = estimate_disk_blur(pair)
+    for k in range(2):
+        alone = estimate_disk_blur(pair[k : k + 1])
+        assert together.index[k] == alone.index[0]
+        assert together.balance[k] == alone.balance[0]
+
+
+def test_blind_wiener_equals_wiener_with_the_estimated_disk(photo: torch.Tensor):
+    y = add_noise(blur(photo, disk_kernel(3.0)), 0.01, generator=torch.Generator().manual_seed(3))
+    estimate = estimate_disk_blur(y)
+    expected = wiener(y, disk_kernel(float(estimate.radius)), float(estimate.balance))
+    torch.testing.assert_close(blind_wiener(y), expected)
+    torch.testing.assert_close(create_method("wiener-blind")(y, "disk:9"), expected)
