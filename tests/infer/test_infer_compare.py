@@ -1,7 +1,15 @@
 import numpy as np
 import torch
+from PIL import ImageFont
 
-from defocus.infer.compare import CAPTION_HEIGHT, GAP, PANEL, comparison_figure, q_value
+from defocus.infer.compare import (
+    CAPTION_HEIGHT,
+    GAP,
+    PANEL,
+    comparison_figure,
+    fit_caption,
+    q_value,
+)
 from defocus.metrics.sharpness import sharpness_q
 
 
@@ -31,3 +39,13 @@ def test_q_value_matches_metric_and_handles_tiny_images():
     assert q_value(image) == float(sharpness_q(image[None].double())[0])
     assert q_value(torch.rand(1, 4, 4)) is None
     assert comparison_figure(torch.rand(1, 4, 4), torch.rand(1, 4, 4)).size[1] == 4 + CAPTION_HEIGHT
+
+
+def test_long_captions_are_shortened_to_the_panel_width():
+    font = ImageFont.load_default(size=18)
+    text = fit_caption(
+        "restored (a-very-long-weights-file-name.safetensors)\nPSNR 30 dB", font, 120
+    )
+    first, second = text.split("\n")
+    assert first.endswith("…") and font.getlength(first) <= 120
+    assert second == "PSNR 30 dB"

@@ -39,6 +39,18 @@ def q_caption(label: str, image: torch.Tensor) -> str:
     return f"{label}   Q = {q:.4f}" if q is not None else f"{label}   Q n/a"
 
 
+def fit_caption(caption: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    """Shorten each line of ``caption`` with an ellipsis so that it fits in ``width`` pixels."""
+    lines = []
+    for line in caption.split("\n"):
+        if font.getlength(line) > width:
+            while line and font.getlength(line + "…") > width:
+                line = line[:-1]
+            line += "…"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def side_by_side(images: Sequence[torch.Tensor], captions: Sequence[str]) -> Image.Image:
     """Put same-sized images side by side, each under its caption (may span lines).
 
@@ -47,7 +59,8 @@ def side_by_side(images: Sequence[torch.Tensor], captions: Sequence[str]) -> Ima
 
     Args:
         images: Images in ``[0, 1]``, all of one size.
-        captions: One caption per image; a newline in it starts a second line.
+        captions: One caption per image; a newline in it starts a second line. Lines
+            wider than the image are shortened with an ellipsis.
 
     Returns:
         An 8-bit RGB image.
@@ -70,7 +83,8 @@ def side_by_side(images: Sequence[torch.Tensor], captions: Sequence[str]) -> Ima
     for index, (pixels, caption) in enumerate(panels):
         left = index * (width + GAP)
         figure.paste(Image.fromarray(pixels), (left, top))
-        draw.multiline_text((left + 4, 4), caption, fill="black", font=font, spacing=8)
+        text = fit_caption(caption, font, width - 8)
+        draw.multiline_text((left + 4, 4), text, fill="black", font=font, spacing=8)
     return figure
 
 

@@ -80,6 +80,37 @@ def model_channels(model: nn.Module) -> int:
     return int(channels)
 
 
+def model_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """What ``model`` sees of grey or RGB images: Y for luma models, RGB for RGB models.
+
+    Shape:
+        ``(N, c, h, w) -> (N, C, h, w)``, ``c`` in {1, 3} and ``C`` the model's channels.
+    """
+    channels = model_channels(model)
+    if channels == 1 and x.shape[1] == 3:
+        return rgb_to_ycbcr(x)[:, :1]
+    if channels == 3 and x.shape[1] == 1:
+        return x.expand(-1, 3, -1, -1)
+    return x
+
+
+def model_output(model: nn.Module, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Turn ``model``'s output for images ``x`` back into ``x``'s channels.
+
+    A luma model's Y is recombined with the chroma of RGB input; an RGB model's output
+    for grey input is reduced to its luma.
+
+    Shape:
+        ``out (N, C, h, w)``, ``x (N, c, h, w) -> (N, c, h, w)``.
+    """
+    channels = model_channels(model)
+    if channels == 1 and x.shape[1] == 3:
+        return ycbcr_to_rgb(torch.cat([out, rgb_to_ycbcr(x)[:, 1:]], dim=1))
+    if channels == 3 and x.shape[1] == 1:
+        return to_luma(out)
+    return out
+
+
 def colour_restorer(
     model: nn.Module, device: torch.device, home: torch.device
 ) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -87,28 +118,48 @@ def colour_restorer(
 
     A 1-channel (luma) model restores Y of RGB input while Cb and Cr are kept; a
     3-channel model given grey input sees it replicated to RGB and returns the luma of
-    its output. Tiles go to ``device`` (in the model's dtype) and come back to
-    ``home`` as float32.
+    its output (:func:`model_input`, :func:`model_output`). Tiles go to ``device`` (in
+    the model's dtype) and come back to ``home`` as float32.
 
     Shape:
         ``(N, c, h, w) -> (N, c, h, w)`` with ``c`` in {1, 3}.
     """
-    channels = model_channels(model)
     dtype = next(model.parameters(), torch.empty(0)).dtype
 
     def restore(tile: torch.Tensor) -> torch.Tensor:
         x = tile.to(device=device, dtype=dtype)
-        if channels == 1 and x.shape[1] == 3:
-            ycbcr = rgb_to_ycbcr(x)
-            y = model(ycbcr[:, :1])
-            out = ycbcr_to_rgb(torch.cat([y, ycbcr[:, 1:]], dim=1))
-        elif channels == 3 and x.shape[1] == 1:
-            out = to_luma(model(x.expand(-1, 3, -1, -1)))
-        else:
-            out = model(x)
+        out = model_output(model, model(model_input(model, x)), x)
         return out.to(device=home, dtype=torch.float32)
 
     return restore
+
+
+def restore_two_stage(
+    model: nn.Module,
+    image: torch.Tensor,
+    device: torch.device,
+    tile: int | None,
+    overlap: int,
+    batch_size: int,
+) -> torch.Tensor:
+    """Restore one image with a network split into ``prepare`` (global) and ``fuse`` (local).
+
+    ``prepare`` runs once on the whole image (e.g. WienerUNet's blur estimate and
+    Wiener deconvolutions, which are global); only ``fuse`` is tiled, each tile reading
+    ``model.context`` extra pixels of features around it. With tiles the features are
+    stored as float16 (half the memory; about 1e-4 of rounding).
+
+    Shape:
+        ``image (1, c, H, W) -> (1, c, H, W)`` float32 on ``image``'s device.
+    """
+    dtype = next(model.parameters()).dtype
+    x = image.to(device=device, dtype=dtype)
+    features = model.prepare(model_input(model, x), dtype=None if tile is None else torch.float16)
+    multiple = int(getattr(model, "multiple", DEFAULT_MULTIPLE))
+    context = int(getattr(model, "context", 0))
+    out = tiled_apply(model.fuse, features, tile, overlap, multiple, batch_size, context)
+    del features
+    return model_output(model, out, x).to(device=image.device, dtype=torch.float32)
 
 
 def deblur(
@@ -159,11 +210,15 @@ def deblur(
         )
     target = resolve_device(device)
     network = fold_batchnorm(load_model(model)).to(target)
-    restore = colour_restorer(network, target, colour.device)
     multiple = int(getattr(network, "multiple", DEFAULT_MULTIPLE))
+    side = auto_tile(height, width, tile)
+    restored = []
     with torch.inference_mode():
-        restored = tiled_apply(
-            restore, colour, auto_tile(height, width, tile), overlap, multiple, batch_size
-        )
+        for one in colour.split(1):
+            if hasattr(network, "prepare") and hasattr(network, "fuse"):
+                restored.append(restore_two_stage(network, one, target, side, overlap, batch_size))
+            else:
+                restore = colour_restorer(network, target, one.device)
+                restored.append(tiled_apply(restore, one, side, overlap, multiple, batch_size))
     del colour  # large images: free the input copy before building the output
-    return repack(restored)
+    return repack(restored[0] if len(restored) == 1 else torch.cat(restored))

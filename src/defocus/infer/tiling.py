@@ -126,6 +126,11 @@ def _tiles(
             yield row, col, torch.outer(row_weight, col_weight)
 
 
+def with_context(span: Span, context: int, length: int) -> Span:
+    """``span`` widened by ``context`` pixels on each side, within ``[0, length)``."""
+    return max(0, span[0] - context), min(length, span[1] + context)
+
+
 def tiled_apply(
     fn: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
@@ -133,6 +138,7 @@ def tiled_apply(
     overlap: int = 32,
     multiple: int = 1,
     batch_size: int = 1,
+    context: int = 0,
 ) -> torch.Tensor:
     """Apply a size-preserving image function tile by tile and blend the results.
 
@@ -150,6 +156,10 @@ def tiled_apply(
         overlap: Minimum overlap of neighbouring tiles in pixels.
         multiple: Alignment of tile positions and sizes (the network's size multiple).
         batch_size: Number of equally sized tiles passed to ``fn`` at once.
+        context: Extra pixels of image read around each tile (within the image), given
+            to ``fn`` and cut off its output before blending: for functions whose output
+            near a border depends on what lies beyond it (FFT deconvolution). Rounded up
+            to a multiple of ``multiple`` so that tiles stay aligned.
 
     Returns:
         The blended output.
@@ -172,18 +182,24 @@ def tiled_apply(
     tiles = list(_tiles(height, width, tile, overlap, multiple))
     if len(tiles) == 1:
         return fn(x)
+    context = -(-context // multiple) * multiple
+    regions = [
+        (with_context(row, context, height), with_context(col, context, width))
+        for row, col, _ in tiles
+    ]
     out: torch.Tensor | None = None
-    group: list[tuple[Span, Span, torch.Tensor]] = []
-    for index, item in enumerate(tiles):
-        group.append(item)
-        following = tiles[index + 1] if index + 1 < len(tiles) else None
+    group: list[int] = []
+    for index, ((r0, r1), (c0, c1)) in enumerate(regions):
+        group.append(index)
+        following = regions[index + 1] if index + 1 < len(regions) else None
         if (
             following is not None
             and len(group) < batch_size
-            and following[2].shape == group[0][2].shape
+            and (following[0][1] - following[0][0], following[1][1] - following[1][0])
+            == (r1 - r0, c1 - c0)
         ):
             continue
-        inputs = torch.cat([x[..., r0:r1, c0:c1] for (r0, r1), (c0, c1), _ in group])
+        inputs = torch.cat([x[..., slice(*regions[k][0]), slice(*regions[k][1])] for k in group])
         outputs = fn(inputs)
         if outputs.shape[0] != inputs.shape[0] or outputs.shape[-2:] != inputs.shape[-2:]:
             raise ValueError(
@@ -192,7 +208,10 @@ def tiled_apply(
             )
         if out is None:
             out = outputs.new_zeros(batch, outputs.shape[1], height, width)
-        for ((r0, r1), (c0, c1), weight), piece in zip(group, outputs.split(batch), strict=True):
+        for k, piece in zip(group, outputs.split(batch), strict=True):
+            (r0, r1), (c0, c1), weight = tiles[k]
+            (top, _), (left, _) = regions[k]
+            piece = piece[..., r0 - top : r1 - top, c0 - left : c1 - left]
             weight = weight.to(device=piece.device, dtype=piece.dtype)
             out[..., r0:r1, c0:c1].addcmul_(piece, weight)
         group = []
