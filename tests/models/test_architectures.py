@@ -14,7 +14,11 @@ OUTPUT_LAYERS = {
     "xy-deblur": "decoder.level1.1",
     "ehnet": "tail",
     "tiny-unet": "output",
+    "wiener-unet": "fusion.head",
 }
+# With its output layer zeroed, WienerUNet averages its candidates instead (tested in
+# test_wiener_unet.py).
+NOT_RESIDUAL = {"wiener-unet"}
 
 
 # Reduced configurations with the same code paths, for the slower per-model checks.
@@ -28,6 +32,7 @@ SMALL = {
     "arknet": {"widths": (4, 8, 8, 8), "depth": 2},
     "xy-deblur": {"widths": (4, 8, 8), "depth": 1},
     "tiny-unet": {},
+    "wiener-unet": {"offsets": (0,), "factors": (1.0,), "widths": (4, 8, 8)},
 }
 
 
@@ -73,7 +78,7 @@ def test_tiny_and_awkward_sizes(name: str, shape: tuple[int, int, int, int]):
         assert model(x).shape == x.shape
 
 
-@pytest.mark.parametrize("name", sorted(OUTPUT_LAYERS))
+@pytest.mark.parametrize("name", sorted(set(OUTPUT_LAYERS) - NOT_RESIDUAL))
 @pytest.mark.parametrize("channels", [1, 3])
 def test_zero_output_layer_gives_identity(name: str, channels: int):
     model = create_model(name, in_channels=channels, **SMALL[name]).eval()
@@ -100,7 +105,8 @@ def test_gradients_flow(name: str):
 
 
 @pytest.mark.parametrize(
-    ("name", "multiple"), [("arknet", 16), ("xy-deblur", 4), ("ehnet", 64), ("tiny-unet", 2)]
+    ("name", "multiple"),
+    [("arknet", 16), ("xy-deblur", 4), ("ehnet", 64), ("tiny-unet", 2), ("wiener-unet", 4)],
 )
 def test_size_multiple_attribute(name: str, multiple: int):
     assert create_model(name).multiple == multiple

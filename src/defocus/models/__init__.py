@@ -1,12 +1,14 @@
 """Deblurring networks and the model registry.
 
 Registered models (``create_model(name, in_channels=1|3, pretrained=None|name|path)``):
-``arknet`` (MMSP 2024 U-Net), ``xy-deblur`` (Ji et al. 2022), ``ehnet`` (Ho et al. 2024)
-and ``tiny-unet`` (a few thousand parameters, for tests and smoke runs). All take and
+``arknet`` (MMSP 2024 U-Net), ``xy-deblur`` (Ji et al. 2022), ``ehnet`` (Ho et al. 2024),
+``wiener-unet`` (a Wiener bank fused by a small U-Net: the shipped default model's
+architecture) and ``tiny-unet`` (a few thousand parameters, for tests and smoke runs). All take and
 return ``(B, C, H, W)`` images of any size. The reblurring module of Nah et al. lives
 in :mod:`defocus.models.reblur` (it is a loss network, not a deblurrer).
 """
 
+from defocus.models.export import export_weights
 from defocus.models.registry import (
     MODELS,
     create_model,
@@ -19,6 +21,7 @@ from defocus.models.registry import (
 __all__ = [
     "MODELS",
     "create_model",
+    "export_weights",
     "list_models",
     "list_pretrained",
     "load_weights",

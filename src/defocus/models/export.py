@@ -1,0 +1,58 @@
+"""Package trained weights for shipping: checked against the architecture, with metadata."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from defocus.io import atomic_path
+from defocus.models.registry import create_model
+
+
+def export_weights(
+    checkpoint: str | Path,
+    destination: str | Path,
+    architecture: str,
+    in_channels: int = 1,
+    scores: dict[str, object] | None = None,
+    notes: dict[str, str] | None = None,
+) -> Path:
+    """Write a checkpoint's weights as a self-describing safetensors file (atomically).
+
+    The weights are loaded into ``architecture`` first (so a file that does not fit the
+    model is never shipped), then saved as float32 with the metadata keys that
+    :func:`defocus.infer.loading.inspect_weights` and ``defocus models`` read:
+    ``architecture``, ``in_channels``, ``scores`` (JSON) and any ``notes``.
+
+    Args:
+        checkpoint: A ``.safetensors`` state dict written by the trainer.
+        destination: The file to write.
+        architecture: Registered model name.
+        in_channels: Image channels the weights were trained for.
+        scores: Benchmark figures to show in ``defocus models`` (JSON-serialisable).
+        notes: Further string metadata (training config, data, ...).
+
+    Returns:
+        ``destination`` as a path.
+
+    Raises:
+        DefocusError: If the checkpoint is unreadable or does not fit the model.
+    """
+    model = create_model(architecture, in_channels=in_channels, pretrained=checkpoint)
+    tensors = {
+        key: value.detach().to(torch.float32).contiguous()
+        for key, value in model.state_dict().items()
+    }
+    metadata = {
+        "architecture": architecture,
+        "in_channels": str(in_channels),
+        "scores": json.dumps(scores or {}, sort_keys=True),
+        **(notes or {}),
+    }
+    destination = Path(destination)
+    with atomic_path(destination) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+    return destination
