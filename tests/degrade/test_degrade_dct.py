@@ -6,6 +6,7 @@ import scipy.fft
 import torch
 from scipy import ndimage
 
+from defocus.degrade import dct as dct_module
 from defocus.degrade import disk_kernel, gaussian_kernel
 from defocus.degrade.dct import dct, dct2, idct, idct2, symmetric_eigenvalues
 
@@ -33,3 +34,11 @@ def test_eigenvalues_diagonalise_blur_with_half_sample_symmetric_borders(kernel)
     expected = ndimage.convolve(x.numpy(), kernel.numpy(), mode="reflect")
     actual = idct2(dct2(x) * symmetric_eigenvalues(kernel, (20, 26)))
     np.testing.assert_allclose(actual.numpy(), expected, atol=1e-12)
+
+
+def test_large_transforms_run_in_slices_with_the_same_result(monkeypatch):
+    x = torch.rand(1, 37, 53, dtype=torch.float64)
+    whole = dct2(x)
+    monkeypatch.setattr(dct_module, "CHUNK_ELEMENTS", 100)  # slices of 2-3 rows/columns
+    torch.testing.assert_close(dct2(x), whole)
+    torch.testing.assert_close(idct2(whole), x)

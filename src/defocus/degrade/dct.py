@@ -10,6 +10,7 @@ deconvolving the ``(2H, 2W)`` symmetric extension with FFTs, at a quarter of the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -52,13 +53,36 @@ def idct(c: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return x.movedim(-1, dim)
 
 
+CHUNK_ELEMENTS = 1 << 22
+"""Large 2-D transforms run their 1-D passes on slices of about this many elements."""
+
+
+def _chunked(
+    transform: Callable[[torch.Tensor, int], torch.Tensor], x: torch.Tensor, dim: int
+) -> torch.Tensor:
+    """``transform(x, dim)`` for ``dim`` in {-2, -1}, on slices along the other axis.
+
+    Bounds the FFT's complex temporaries to :data:`CHUNK_ELEMENTS` for large images.
+    """
+    other = -1 if dim == -2 else -2
+    length = x.shape[other]
+    step = max(1, CHUNK_ELEMENTS * length // max(x.numel(), 1))
+    if step >= length:
+        return transform(x, dim)
+    out = torch.empty_like(x)
+    for start in range(0, length, step):
+        size = min(step, length - start)
+        out.narrow(other, start, size).copy_(transform(x.narrow(other, start, size), dim))
+    return out
+
+
 def dct2(x: torch.Tensor) -> torch.Tensor:
-    """2-D :func:`dct` over the last two dimensions.
+    """2-D :func:`dct` over the last two dimensions (in slices for large images).
 
     Shape:
         ``(..., H, W) -> (..., H, W)``.
     """
-    return dct(dct(x, -1), -2)
+    return _chunked(dct, _chunked(dct, x, -1), -2)
 
 
 def idct2(c: torch.Tensor) -> torch.Tensor:
@@ -67,7 +91,7 @@ def idct2(c: torch.Tensor) -> torch.Tensor:
     Shape:
         ``(..., H, W) -> (..., H, W)``.
     """
-    return idct(idct(c, -2), -1)
+    return _chunked(idct, _chunked(idct, c, -2), -1)
 
 
 def symmetric_eigenvalues(kernel: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

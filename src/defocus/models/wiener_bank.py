@@ -69,7 +69,7 @@ def _candidates(
         power = eigen.square()
         for level in range(balances.shape[-1]):
             lam = balances[:, k, level].to(y.dtype)[:, None, None]
-            yield idct2(spectrum * eigen / (power + lam * penalty))
+            yield idct2(spectrum * (eigen / (power + lam * penalty)))
 
 
 class WienerBank(nn.Module):
