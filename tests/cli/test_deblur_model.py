@@ -6,8 +6,12 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
+from defocus.assets import sample_image_path
 from defocus.cli.main import main
+from defocus.degrade import add_noise, blur, disk_kernel
+from defocus.infer import loading
 from defocus.io import read_image, write_image
+from defocus.metrics import psnr
 from defocus.models import create_model
 
 
@@ -65,7 +69,8 @@ def test_compare_writes_side_by_side(tmp_path, weights):
     assert dst.exists()
 
 
-def test_without_psf_or_model_uses_the_default_model(tmp_path, capsys):
+def test_without_default_weights_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(loading, "DEFAULT_WEIGHTS", None)
     src = tmp_path / "in.png"
     write_photo(src)
     assert main(["deblur", str(src), "-o", str(tmp_path / "out.png")]) == 1
@@ -103,3 +108,15 @@ def test_one_pixel_image_is_a_clear_error_naming_the_file(tmp_path, weights, cap
     err = capsys.readouterr().err
     assert "dot.png" in err and "at least 2x2" in err and err.count("\n") == 1
     assert not (tmp_path / "o.png").exists()
+
+
+def test_without_psf_or_model_the_default_model_deblurs(tmp_path):
+    sharp = read_image(sample_image_path()).pixels
+    blurry = add_noise(blur(sharp[None], disk_kernel(3.0)), 0.01, torch.Generator().manual_seed(1))
+    src = tmp_path / "in.png"
+    write_image(src, blurry[0].clamp(0, 1), bit_depth=16)
+    assert main(["deblur", str(src), "-o", str(tmp_path / "out.png")]) == 0
+    out = read_image(tmp_path / "out.png")
+    assert out.bit_depth == 16
+    before = psnr(read_image(src).pixels[None], sharp[None])
+    assert psnr(out.pixels[None], sharp[None]) > before + 1

@@ -13,6 +13,7 @@ from defocus.assets import sample_image_path
 from defocus.cli.demo import FILES
 from defocus.cli.main import main
 from defocus.degrade import parse_psf
+from defocus.infer import loading
 from defocus.io import read_image
 from defocus.metrics import psnr
 from defocus.models import create_model
@@ -95,7 +96,8 @@ def test_same_seed_same_files_and_other_files_kept(tmp_path, weights, demo_out):
     assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, "notes.txt"])
 
 
-def test_without_default_model_one_line_error_and_nothing_written(tmp_path, capsys):
+def test_without_default_model_one_line_error_and_nothing_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(loading, "DEFAULT_WEIGHTS", None)
     out = tmp_path / "out"
     assert main(["demo", "--out", str(out)]) == 1
     err = capsys.readouterr().err
@@ -124,3 +126,12 @@ def test_bad_options(tmp_path, weights, capsys, options, message):
     err = capsys.readouterr().err
     assert err.startswith("defocus: error:") and message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_default_model_restores_better_than_the_blurry_input_and_wiener(tmp_path):
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out)]) == 0
+    with open(out / "metrics.csv", newline="") as handle:
+        rows = {row["image"]: row for row in csv.DictReader(handle)}
+    assert float(rows["restored"]["psnr"]) > float(rows["blurry"]["psnr"]) + 1
+    assert float(rows["restored"]["psnr"]) > float(rows["wiener"]["psnr"])

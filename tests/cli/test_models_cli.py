@@ -15,14 +15,28 @@ def test_lists_architectures_with_parameter_counts(capsys):
     for name in list_models():
         assert name in out
     assert "5,321" in out  # tiny-unet, luma (its docstring's count)
-    assert "No trained weights are shipped yet" in out
+
+
+def test_without_shipped_weights_says_how_to_pass_some(capsys, monkeypatch):
+    monkeypatch.setattr(registry, "SHIPPED_WEIGHTS", {})
+    monkeypatch.setattr(loading, "DEFAULT_WEIGHTS", None)
+    assert main(["models"]) == 0
+    assert "No trained weights are shipped yet" in capsys.readouterr().out
+
+
+def test_the_default_model_is_listed_with_its_scores(capsys):
+    assert main(["models", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["default"] == loading.DEFAULT_WEIGHTS
+    (row,) = [row for row in data["weights"] if row["default"]]
+    assert row["architecture"] == "wiener-unet" and row["channels"] == "luma"
+    scores = row["scores"]
+    assert {"psnr", "psnr_blurry", "psnr_wiener_oracle", "q_over_ground_truth"} <= set(scores)
 
 
 def test_json_to_stdout(capsys):
     assert main(["models", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["default"] is None
-    assert data["weights"] == []
     rows = {row["name"]: row for row in data["architectures"]}
     assert set(rows) == set(list_models())
     expected = sum(p.numel() for p in create_model("tiny-unet", in_channels=3).parameters())
@@ -44,7 +58,7 @@ def shipped(tmp_path, monkeypatch):
         metadata={"scores": json.dumps({"PSNR": 30.5})},
     )
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
-    monkeypatch.setitem(registry.SHIPPED_WEIGHTS, "tiny-rgb", "tiny-rgb.safetensors")
+    monkeypatch.setattr(registry, "SHIPPED_WEIGHTS", {"tiny-rgb": "tiny-rgb.safetensors"})
     monkeypatch.setattr(loading, "DEFAULT_WEIGHTS", "tiny-rgb")
     return model
 
@@ -62,7 +76,7 @@ def test_shipped_weights_are_listed(shipped, capsys, monkeypatch):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "tiny-rgb (default)" in out
-    assert "PSNR 30.5" in out
+    assert "Scores of tiny-rgb" in out and "30.5" in out
 
 
 def test_default_model_resolves_to_shipped_weights(shipped):

@@ -5,8 +5,10 @@ from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
+from defocus.assets import sample_image_path
+from defocus.degrade import add_noise, blur, disk_kernel
 from defocus.errors import DefocusError
-from defocus.infer import deblur
+from defocus.infer import deblur, loading
 from defocus.infer.deblur import (
     AUTO_TILE,
     AUTO_TILE_PIXELS,
@@ -15,6 +17,7 @@ from defocus.infer.deblur import (
     resolve_device,
 )
 from defocus.infer.tiling import tile_spans
+from defocus.io import read_image
 from defocus.models import create_model
 
 
@@ -226,7 +229,8 @@ def test_model_from_weights_file(tiny, tmp_path):
     np.testing.assert_array_equal(deblur(image, str(path)), deblur(image, tiny))
 
 
-def test_default_model_not_installed_yet():
+def test_without_default_weights_the_error_says_how_to_pass_a_model(monkeypatch):
+    monkeypatch.setattr(loading, "DEFAULT_WEIGHTS", None)
     with pytest.raises(DefocusError, match="no default model weights"):
         deblur(random_array((8, 8), np.uint8))
 
@@ -296,3 +300,21 @@ def test_inputs_are_not_modified(tiny):
     deblur(tensor, tiny)
     np.testing.assert_array_equal(array, array_copy)
     torch.testing.assert_close(tensor, tensor_copy, atol=0, rtol=0)
+
+
+def blurred_photo_uint8(radius: float = 3.0) -> np.ndarray:
+    """The bundled photo blurred by a disk with noise σ = 0.01, as 8-bit RGB (H, W, 3)."""
+    sharp = read_image(sample_image_path()).pixels[None]
+    noisy = add_noise(blur(sharp, disk_kernel(radius)), 0.01, torch.Generator().manual_seed(0))
+    return (noisy[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+
+
+@pytest.mark.parametrize(("tile", "overlap"), [(128, 32), (128, 48)])
+def test_tiled_matches_whole_for_a_blur_conditioned_model(tile, overlap):
+    """Tiles are restored with the whole image's blur estimate (WienerUNet)."""
+    torch.manual_seed(0)
+    model = create_model("wiener-unet").eval()
+    image = blurred_photo_uint8()
+    assert len(tile_spans(image.shape[0], tile, overlap, model.multiple)) > 1
+    whole = deblur(image, model, tile=0)
+    assert max_diff(deblur(image, model, tile=tile, overlap=overlap), whole) <= 2

@@ -1,7 +1,7 @@
 """``defocus demo``: defocus a bundled real photo, restore it, and show what changed.
 
 All the work (degradation, restoration, scores, figure) is done before anything is
-written: an error (e.g. no default model installed yet) leaves ``--out`` untouched.
+written: an error (e.g. unreadable model weights) leaves ``--out`` untouched.
 Then the demo's own files are replaced one by one, each atomically (a complete new
 file or the old one); other files in ``--out`` are never touched.
 """

@@ -113,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
             **row,
             "name": f"{row['name']} (default)" if row["default"] else row["name"],
             "parameters": f"{row['parameters']:,}",
-            "scores": ", ".join(f"{k} {v}" for k, v in row["scores"].items()) or "-",
         }
         for row in weights
     ]
@@ -126,10 +125,19 @@ def run(args: argparse.Namespace) -> int:
                 ("channels", "channels"),
                 ("parameters", "parameters"),
                 ("size_mb", "size (MB)"),
-                ("scores", "scores"),
             ],
             shown,
             digits={"size_mb": 1},
         )
     )
+    for row in weights:
+        if row["scores"]:
+            console.print(f"Scores of {row['name']}:")
+            console.print(
+                table(
+                    None,
+                    [("score", "score"), ("value", "value")],
+                    [{"score": k, "value": str(v)} for k, v in row["scores"].items()],
+                )
+            )
     return 0

@@ -13,11 +13,11 @@ from torch import nn
 from defocus.errors import DefocusError
 from defocus.models import MODELS, create_model, list_models, resolve_weights
 
-DEFAULT_WEIGHTS: str | None = None
+DEFAULT_WEIGHTS: str | None = "wiener-unet-defocus-v1"
 """Shipped weights name (see :func:`defocus.models.list_pretrained`) used for ``"default"``.
 
-``None`` until the project's default model is trained; plugging it in means adding its
-file to :data:`defocus.models.registry.SHIPPED_WEIGHTS` and naming it here.
+The project's default model (model card: ``docs/default-model.md``); ``None`` would make
+``"default"`` an error that says how to pass weights explicitly.
 """
 
 NO_DEFAULT_MESSAGE = (

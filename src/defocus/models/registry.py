@@ -13,6 +13,7 @@ from defocus.errors import DefocusError
 from defocus.models.arknet import ARKNet
 from defocus.models.ehnet import EHNet
 from defocus.models.tiny_unet import TinyUNet
+from defocus.models.wiener_unet import WienerUNet
 from defocus.models.xy_deblur import XYDeblur
 from defocus.registry import Registry
 
@@ -20,16 +21,18 @@ MODELS: Registry[nn.Module] = Registry("model")
 MODELS.register("arknet")(ARKNet)
 MODELS.register("ehnet")(EHNet)
 MODELS.register("tiny-unet")(TinyUNet)
+MODELS.register("wiener-unet")(WienerUNet)
 MODELS.register("xy-deblur")(XYDeblur)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 """Folder of the weights shipped with the package."""
 
-SHIPPED_WEIGHTS: dict[str, str] = {}
+SHIPPED_WEIGHTS: dict[str, str] = {"wiener-unet-defocus-v1": "wiener_unet_defocus_v1.safetensors"}
 """Registered names of shipped model weights → file name in :data:`WEIGHTS_DIR`.
 
 Other subpackages ship weights in the same folder (e.g. LPIPS), so model weights are
-listed here explicitly rather than found by globbing. None ship yet.
+listed here explicitly rather than found by globbing. ``wiener-unet-defocus-v1`` is the
+default model (blind defocus removal on luma; model card: ``docs/default-model.md``).
 """
 
 
