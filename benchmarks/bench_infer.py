@@ -3,12 +3,15 @@
 Each measured deblur runs in its own subprocess, the 24-megapixel one first, so that
 its peak resident memory is ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` of the
 parent (whole process: Python, torch, the photo and the output included). The network is
-ARKNet with seeded random weights (speed and memory do not depend on the weights),
-luma model on an RGB photo (Y restored, chroma kept), as ``defocus deblur`` runs it.
+``--model``: the shipped default model (``default``, as ``defocus deblur`` runs it), any
+weights name or file, or a registered architecture with seeded random weights (speed
+and memory do not depend on the weights); luma model on an RGB photo (Y restored,
+chroma kept).
 
 The FLOP count per pixel comes from ``torch.utils.flop_counter.FlopCounterMode`` on
 one tile (convolutions and transposed convolutions; BatchNorm, which deblur() folds
-into the convolutions, GELU, pooling and the colour conversion are not counted), and
+into the convolutions, activations, pooling, FFTs (WienerUNet's Wiener bank) and the
+colour conversion are not counted), and
 is multiplied by the pixels actually processed, overlaps included. The reference rate
 is a 4096x4096 float32 ``torch.mm`` timed in the same run, before and after (best of
 each).
@@ -16,6 +19,7 @@ each).
 Usage::
 
     python benchmarks/bench_infer.py                     # 6000x4000 photo, tile 512
+    python benchmarks/bench_infer.py --model arknet      # random-weight ARKNet
     python benchmarks/bench_infer.py --width 2000 --height 1500 --json out.json
 """
 
@@ -37,16 +41,21 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from defocus.infer import deblur, tile_spans
-from defocus.infer.deblur import auto_tile
+from defocus.infer.deblur import DEFAULT_MULTIPLE, auto_tile
 from defocus.infer.fusion import fold_batchnorm
-from defocus.models import create_model
+from defocus.infer.loading import load_model
+from defocus.infer.tiling import with_context
+from defocus.models import MODELS, create_model
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared/data/test/Kodak24"
 
 
-def make_model() -> torch.nn.Module:
-    torch.manual_seed(0)
-    return create_model("arknet").eval()
+def make_model(spec: str) -> torch.nn.Module:
+    """The network ``spec`` names: an architecture (seeded random weights) or weights."""
+    if spec in MODELS:
+        torch.manual_seed(0)
+        return create_model(spec).eval()
+    return load_model(spec)
 
 
 def make_photo(width: int, height: int) -> tuple[np.ndarray, str]:
@@ -62,7 +71,7 @@ def make_photo(width: int, height: int) -> tuple[np.ndarray, str]:
 def child(args: argparse.Namespace) -> None:
     """Deblur one photo and print a JSON line with the timing (run as a subprocess)."""
     photo, source = make_photo(args.width, args.height)
-    model = make_model()
+    model = make_model(args.model)
     start, cpu_start = time.perf_counter(), time.process_time()
     out = deblur(photo, model, tile=args.tile, overlap=args.overlap, device="cpu")
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
@@ -72,7 +81,9 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps({**report, "own_peak_kb": own_peak_kb}))
 
 
-def run_child(width: int, height: int, tile: int | None, overlap: int) -> dict[str, float]:
+def run_child(
+    model: str, width: int, height: int, tile: int | None, overlap: int
+) -> dict[str, float]:
     """Run :func:`child` in a subprocess; return its timing and peak RSS in MB.
 
     The peak is ``RUSAGE_CHILDREN`` of this process when it rises with this child (it
@@ -80,7 +91,8 @@ def run_child(width: int, height: int, tile: int | None, overlap: int) -> dict[s
     maximum (the same quantity, measured inside) otherwise.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    command = [sys.executable, __file__, "--child", f"--width={width}", f"--height={height}"]
+    command = [sys.executable, __file__, "--child", f"--model={model}"]
+    command += [f"--width={width}", f"--height={height}"]
     command += [f"--overlap={overlap}"] + ([f"--tile={tile}"] if tile is not None else [])
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -102,9 +114,9 @@ def matmul_gflops(repeats: int = 3, size: int = 4096) -> tuple[float, float]:
     return 2 * size**3 / best / 1e9, 2 * size**3 / best_cpu / 1e9
 
 
-def tile_flops_and_time(tile: int) -> tuple[float, float]:
+def tile_flops_and_time(spec: str, tile: int) -> tuple[float, float]:
     """Model FLOPs of one ``tile`` x ``tile`` luma tile and its best time in seconds."""
-    model = fold_batchnorm(make_model())  # as deblur() runs it
+    model = fold_batchnorm(make_model(spec))  # as deblur() runs it
     x = torch.rand(1, 1, tile, tile)
     counter = FlopCounterMode(display=False)
     with torch.inference_mode():
@@ -118,18 +130,22 @@ def tile_flops_and_time(tile: int) -> tuple[float, float]:
     return float(counter.get_total_flops()), best
 
 
-def processed_pixels(height: int, width: int, tile: int | None, overlap: int) -> int:
-    """Pixels fed to the network, overlaps counted as often as they are processed."""
+def processed_pixels(
+    height: int, width: int, tile: int | None, overlap: int, multiple: int, context: int
+) -> int:
+    """Pixels fed to the network, overlaps and context margins counted as processed."""
     tile = auto_tile(height, width, tile)
     if tile is None:
         return height * width
-    rows = tile_spans(height, tile, overlap, 16)
-    cols = tile_spans(width, tile, overlap, 16)
+    context = -(-context // multiple) * multiple
+    rows = [with_context(s, context, height) for s in tile_spans(height, tile, overlap, multiple)]
+    cols = [with_context(s, context, width) for s in tile_spans(width, tile, overlap, multiple)]
     return sum(r1 - r0 for r0, r1 in rows) * sum(c1 - c0 for c0, c1 in cols)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default", help="weights or architecture name")
     parser.add_argument("--width", type=int, default=6000)
     parser.add_argument("--height", type=int, default=4000)
     parser.add_argument("--tile", type=int, default=None, help="default: the auto rule")
@@ -145,26 +161,31 @@ def main() -> None:
     tile = auto_tile(args.height, args.width, args.tile)
     load_before = os.getloadavg()[0]
     mm_before = matmul_gflops()
-    flops_tile, tile_seconds = tile_flops_and_time(tile or 512)
+    flops_tile, tile_seconds = tile_flops_and_time(args.model, tile or 512)
     flops_per_pixel = flops_tile / (tile or 512) ** 2
-    big = run_child(args.width, args.height, args.tile, args.overlap)
+    network = make_model(args.model)
+    multiple = int(getattr(network, "multiple", DEFAULT_MULTIPLE))
+    context = int(getattr(network, "context", 0))
+    big = run_child(args.model, args.width, args.height, args.tile, args.overlap)
     side = args.compare_side
-    tiled_small = run_child(side, side, 512, args.overlap)
-    whole_small = run_child(side, side, 0, args.overlap)
+    tiled_small = run_child(args.model, side, side, 512, args.overlap)
+    whole_small = run_child(args.model, side, side, 0, args.overlap)
     mm_after = matmul_gflops()
     load_after = os.getloadavg()[0]
 
     megapixels = args.width * args.height / 1e6
     mm_rate = max(mm_before[0], mm_after[0])
     mm_cpu_rate = max(mm_before[1], mm_after[1])
-    processed = processed_pixels(args.height, args.width, args.tile, args.overlap)
+    processed = processed_pixels(
+        args.height, args.width, args.tile, args.overlap, multiple, context
+    )
     achieved = flops_per_pixel * processed / big["seconds"] / 1e9
     achieved_cpu = flops_per_pixel * processed / big["cpu_seconds"] / 1e9
     report = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, "
         f"torch {torch.__version__}",
         "load_average_1min_before_after": [load_before, load_after],
-        "image": f"{args.width}x{args.height} RGB uint8 ({big['source']}), ARKNet luma",
+        "image": f"{args.width}x{args.height} RGB uint8 ({big['source']}), {args.model} luma",
         "tile": tile,
         "overlap": args.overlap,
         "seconds": big["seconds"],
@@ -185,7 +206,9 @@ def main() -> None:
         f"tiled_{side}px": tiled_small,
         "tiled_over_whole_time": tiled_small["seconds"] / whole_small["seconds"],
         "tiled_over_whole_cpu_time": tiled_small["cpu_seconds"] / whole_small["cpu_seconds"],
-        "tiled_over_whole_processed_pixels": processed_pixels(side, side, 512, args.overlap)
+        "tiled_over_whole_processed_pixels": processed_pixels(
+            side, side, 512, args.overlap, multiple, context
+        )
         / side**2,
         "tiled_over_whole_peak_rss": tiled_small["peak_rss_mb"] / whole_small["peak_rss_mb"],
     }
