@@ -490,6 +490,10 @@ def train(config: Config, out: str | Path, resume: bool = False) -> RunResult:
     """
     context = distributed.setup(config.train.device)
     try:
-        return Trainer(config, out, resume=resume, context=context).run()
+        result = Trainer(config, out, resume=resume, context=context).run()
+        # Rank 0 still writes the summary after the last stage barrier; leaving the
+        # process group while it does made the other rank abort at exit (gloo).
+        distributed.barrier(context)
+        return result
     finally:
         distributed.teardown(context)
