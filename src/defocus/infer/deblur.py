@@ -26,6 +26,8 @@ AUTO_TILE_PIXELS = 1024 * 1024
 """Largest image (in pixels) that ``tile=None`` processes whole."""
 MIN_SIDE = 2
 """Smallest image side accepted: a 1-pixel image has no neighbourhood to deblur."""
+OUTPUT_BAND = 256
+"""Rows converted back to the image's colours at a time by :func:`restore_two_stage`."""
 DEFAULT_MULTIPLE = 16
 """Tile alignment for networks without a ``multiple`` attribute.
 
@@ -88,7 +90,7 @@ def model_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """
     channels = model_channels(model)
     if channels == 1 and x.shape[1] == 3:
-        return rgb_to_ycbcr(x)[:, :1]
+        return rgb_to_ycbcr(x)[:, :1].clone()  # a copy: a view would keep Cb and Cr alive
     if channels == 3 and x.shape[1] == 1:
         return x.expand(-1, 3, -1, -1)
     return x
@@ -159,7 +161,11 @@ def restore_two_stage(
     context = int(getattr(model, "context", 0))
     out = tiled_apply(model.fuse, features, tile, overlap, multiple, batch_size, context)
     del features
-    return model_output(model, out, x).to(device=image.device, dtype=torch.float32)
+    restored = torch.empty(image.shape, dtype=torch.float32, device=image.device)
+    for top in range(0, x.shape[-2], OUTPUT_BAND):  # colour in bands: bounded temporaries
+        rows = slice(top, top + OUTPUT_BAND)
+        restored[..., rows, :] = model_output(model, out[..., rows, :], x[..., rows, :])
+    return restored
 
 
 def deblur(
