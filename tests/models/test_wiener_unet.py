@@ -113,3 +113,14 @@ def test_half_precision_storage_changes_results_by_little():
         assert half.dtype == torch.float16
         torch.testing.assert_close(half.float(), full, rtol=1e-3, atol=1e-3)
         torch.testing.assert_close(model.fuse(half), model(x), rtol=0, atol=1e-3)
+
+
+def test_global_stage_ignores_mixed_precision_autocast():
+    model = create_model("wiener-unet", widths=(4, 8, 8)).eval()
+    x = torch.rand(1, 1, 32, 40)
+    with torch.no_grad():
+        expected = model.prepare(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = model.prepare(x)
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed, expected)

@@ -12,6 +12,8 @@ from defocus.classical.blind import DISK_RADII, BlurEstimate, estimate_disk_blur
 from defocus.models.padding import run_padded
 from defocus.models.wiener_bank import WienerBank
 
+HALF = (torch.float16, torch.bfloat16)
+
 
 def conv_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
     """3x3 convolution (``stride``) followed by ReLU."""
@@ -113,7 +115,7 @@ class WienerUNet(nn.Module):
         Shape:
             ``(B, C, H, W)`` -> fields ``(B,)``.
         """
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
             return estimate_disk_blur(x.detach(), self.radii)
 
     def prepare(
@@ -146,7 +148,11 @@ class WienerUNet(nn.Module):
             blur = BlurEstimate(*(t.expand(batch * channels) for t in astuple(blur)))
         else:
             raise ValueError(f"blur estimate has {len(blur.index)} entries for {batch} images")
-        bank = self.bank(x.reshape(batch * channels, 1, height, width), blur, dtype)
+        # full precision even under mixed-precision training: the Wiener division is
+        # ill-conditioned where the blur's spectrum vanishes
+        with torch.autocast(x.device.type, enabled=False):
+            y = x.reshape(batch * channels, 1, height, width)
+            bank = self.bank(y.float() if y.dtype in HALF else y, blur, dtype)
         return bank.reshape(batch, -1, height, width)
 
     def _fuse_candidates(self, candidates: torch.Tensor) -> torch.Tensor:
