@@ -58,3 +58,11 @@ def test_tiled_and_whole_agree_on_8_bit_output(model, sharp):
     for tile, overlap in ((128, 32), (96, 48)):
         tiled = deblur(image, model, tile=tile, overlap=overlap).astype(np.int64)
         assert np.abs(tiled - whole).max() <= 2, (tile, overlap)
+
+
+def test_sharp_photo_is_left_alone(sharp):
+    """No defocus detected (estimated radius < 1 px): the photo comes back unchanged."""
+    model = load_model("default")
+    with torch.no_grad():
+        assert float(model.estimate(sharp).radius) < model.min_radius
+        torch.testing.assert_close(model(sharp), sharp, rtol=0, atol=0)

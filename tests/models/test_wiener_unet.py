@@ -5,8 +5,11 @@ import pytest
 import torch
 from skimage.restoration import wiener as skimage_wiener
 
+from defocus.assets import sample_image_path
 from defocus.classical.blind import BlurEstimate, disk_bank, stack_psfs, symmetric_extension
-from defocus.degrade import disk_kernel
+from defocus.color import to_luma
+from defocus.degrade import blur, disk_kernel
+from defocus.io import read_image
 from defocus.models import create_model
 from defocus.models.wiener_bank import WienerBank, wiener_bank
 
@@ -124,3 +127,18 @@ def test_global_stage_ignores_mixed_precision_autocast():
             mixed = model.prepare(x)
     assert mixed.dtype == torch.float32
     torch.testing.assert_close(mixed, expected)
+
+
+def test_sharp_images_are_flagged_and_returned_unchanged():
+    model = create_model("wiener-unet", widths=(4, 8, 8)).eval()
+    sharp = to_luma(read_image(sample_image_path()).pixels[None])[..., :96, :96]
+    pair = torch.cat([sharp, blur(sharp, disk_kernel(3.0))])
+    with torch.no_grad():
+        estimate = model.estimate(pair)
+        assert float(estimate.radius[0]) < model.min_radius <= float(estimate.radius[1])
+        features = model.prepare(pair, estimate)
+        assert features[:, 0].flatten(1).amax(1).tolist() == [0.0, 1.0]
+        torch.testing.assert_close(features[0, 2:], sharp[0].expand(15, -1, -1))
+        out = model.fuse(features)
+    torch.testing.assert_close(out[:1], sharp, rtol=0, atol=0)
+    assert not torch.allclose(out[1:], pair[1:])

@@ -18,6 +18,7 @@ def wiener_bank(
     psfs: torch.Tensor,
     balances: torch.Tensor,
     dtype: torch.dtype | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The image and its Wiener–Hunt deconvolutions (Laplacian regulariser) per PSF and balance.
 
@@ -36,6 +37,8 @@ def wiener_bank(
         balances: ``μ`` per image (or one set), PSF and level (positive).
         dtype: Storage type of the result (e.g. ``torch.float16`` for large images);
             default that of ``y``. Computation is in ``y``'s type.
+        out: A tensor of the result's shape to write into (then returned), e.g. a
+            view of a larger buffer; ignored when gradients are tracked.
 
     Returns:
         Channel 0 is ``y``; channel ``1 + k · L + l`` is candidate ``(k, l)``.
@@ -49,8 +52,9 @@ def wiener_bank(
     candidates = _candidates(y, psfs, balances)  # lazy: one candidate in memory at a time
     if torch.is_grad_enabled() and (y.requires_grad or balances.requires_grad):
         return torch.stack(list(candidates), dim=1).to(dtype)
-    count = 1 + psfs.shape[1] * balances.shape[-1]
-    out = y.new_empty((batch, count, height, width), dtype=dtype)
+    if out is None:
+        count = 1 + psfs.shape[1] * balances.shape[-1]
+        out = y.new_empty((batch, count, height, width), dtype=dtype)
     for channel, piece in enumerate(candidates):
         out[:, channel] = piece
     return out
@@ -108,13 +112,17 @@ class WienerBank(nn.Module):
         self.candidates = len(offsets) * len(factors)
 
     def forward(
-        self, y: torch.Tensor, blur: BlurEstimate, dtype: torch.dtype | None = None
+        self,
+        y: torch.Tensor,
+        blur: BlurEstimate,
+        dtype: torch.dtype | None = None,
+        out: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``y`` and its deconvolutions around ``blur`` (see the class docstring).
 
-        ``dtype`` is the storage type of the result (see :func:`wiener_bank`).
+        ``dtype`` and ``out`` are passed to :func:`wiener_bank`.
         """
         index = (blur.index[:, None] + self.offsets).clamp(0, len(self.psfs) - 1)  # (N, K)
         balances = blur.balance[:, None, None] * self.factors  # (N, 1, L)
         balances = balances.expand(-1, len(self.offsets), -1)
-        return wiener_bank(y, self.psfs[index], balances, dtype)
+        return wiener_bank(y, self.psfs[index], balances, dtype, out)

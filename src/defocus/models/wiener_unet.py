@@ -86,6 +86,10 @@ class WienerUNet(nn.Module):
         multiple: Inputs are padded so that H and W are multiples of this.
         context: Pixels of features read around each tile of :meth:`fuse` in tiled
             inference (beyond its receptive field's effective reach).
+        min_radius: Estimated disk radii (pixels) below this mean "no defocus
+            detected": the image is returned unchanged. The network is trained on radii
+            from 1 px and, given a sharp photo, over-sharpens it (a sharp Kodak photo
+            with noise σ = 0.01: 40.0 dB in, 28.3 dB out without this rule).
 
     Shape:
         - Input: :math:`(B, C, H, W)`, any H and W; ``blur`` with B entries or 1.
@@ -103,6 +107,7 @@ class WienerUNet(nn.Module):
         super().__init__()
         self.multiple = 4
         self.context = 32
+        self.min_radius = 1.0
         self.in_channels = in_channels
         self.radii = tuple(radii)
         self.bank = WienerBank(radii, offsets, factors)
@@ -125,7 +130,9 @@ class WienerUNet(nn.Module):
 
         Wiener deconvolution is global (a pixel's result depends on far-away pixels), so
         tiled inference computes this once on the whole image and tiles only
-        :meth:`fuse` (see :func:`defocus.infer.deblur`).
+        :meth:`fuse` (see :func:`defocus.infer.deblur`). Images whose estimated radius
+        is below :attr:`min_radius` are marked "no defocus detected" and get no
+        candidates (:meth:`fuse` returns them unchanged).
 
         Args:
             x: Blurry images.
@@ -134,11 +141,12 @@ class WienerUNet(nn.Module):
                 images; about 1e-4 of rounding).
 
         Returns:
-            Per image and channel ``c``: channels ``c · (1 + N) …`` hold the channel itself
-            then its ``N`` candidates.
+            Per image and channel ``c``, ``2 + N`` channels from ``c · (2 + N)``: a flag
+            (1 = restore, 0 = leave unchanged, constant over the image), the channel
+            itself, then its ``N`` candidates (copies of the channel when the flag is 0).
 
         Shape:
-            ``(B, C, H, W) -> (B, C · (1 + N), H, W)``.
+            ``(B, C, H, W) -> (B, C · (2 + N), H, W)``.
         """
         batch, channels, height, width = x.shape
         blur = self.estimate(x) if blur is None else blur
@@ -152,8 +160,18 @@ class WienerUNet(nn.Module):
         # ill-conditioned where the blur's spectrum vanishes
         with torch.autocast(x.device.type, enabled=False):
             y = x.reshape(batch * channels, 1, height, width)
-            bank = self.bank(y.float() if y.dtype in HALF else y, blur, dtype)
-        return bank.reshape(batch, -1, height, width)
+            y = y.float() if y.dtype in HALF else y
+            active = blur.radius >= self.min_radius
+            features = y.new_empty((len(y), 2 + self.bank.candidates, height, width), dtype=dtype)
+            features[:, 0] = active.to(features.dtype)[:, None, None]
+            features[:, 1:] = y
+            if active.any():
+                chosen = BlurEstimate(*(t[active] for t in astuple(blur)))
+                target = features[:, 1:] if active.all() else None
+                bank = self.bank(y[active], chosen, features.dtype, target)
+                if bank is not target:
+                    features[active, 1:] = bank
+        return features.reshape(batch, -1, height, width)
 
     def _fuse_candidates(self, candidates: torch.Tensor) -> torch.Tensor:
         y = candidates[:, :1]
@@ -164,13 +182,19 @@ class WienerUNet(nn.Module):
     def fuse(self, features: torch.Tensor) -> torch.Tensor:
         """The local stage: per-pixel fusion of :meth:`prepare`'s output by the U-Net.
 
+        Images flagged "no defocus detected" are returned unchanged.
+
         Shape:
-            ``(B, C · (1 + N), H, W) -> (B, C, H, W)`` in the parameters' dtype.
+            ``(B, C · (2 + N), H, W) -> (B, C, H, W)`` in the parameters' dtype.
         """
         batch, _, height, width = features.shape
         dtype = next(self.parameters()).dtype
-        candidates = features.to(dtype).reshape(-1, self.bank.candidates + 1, height, width)
-        restored = run_padded(self._fuse_candidates, candidates, self.multiple)
+        items = features.reshape(-1, 2 + self.bank.candidates, height, width)
+        active = items[:, 0, 0, 0] > 0.5
+        candidates = items[:, 1:].to(dtype)
+        restored = candidates[:, :1].clone()
+        if active.any():
+            restored[active] = run_padded(self._fuse_candidates, candidates[active], self.multiple)
         return restored.reshape(batch, -1, height, width)
 
     def forward(self, x: torch.Tensor, blur: BlurEstimate | None = None) -> torch.Tensor:
