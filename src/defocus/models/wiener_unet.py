@@ -164,13 +164,12 @@ class WienerUNet(nn.Module):
             active = blur.radius >= self.min_radius
             features = y.new_empty((len(y), 2 + self.bank.candidates, height, width), dtype=dtype)
             features[:, 0] = active.to(features.dtype)[:, None, None]
-            features[:, 1:] = y
-            if active.any():
+            features[~active, 1:] = y[~active].to(features.dtype)
+            if active.all():  # the usual case: write straight into the buffer, no copies
+                self.bank(y, blur, features.dtype, features[:, 1:])
+            elif active.any():
                 chosen = BlurEstimate(*(t[active] for t in astuple(blur)))
-                target = features[:, 1:] if active.all() else None
-                bank = self.bank(y[active], chosen, features.dtype, target)
-                if bank is not target:
-                    features[active, 1:] = bank
+                features[active, 1:] = self.bank(y[active], chosen, features.dtype)
         return features.reshape(batch, -1, height, width)
 
     def _fuse_candidates(self, candidates: torch.Tensor) -> torch.Tensor:
