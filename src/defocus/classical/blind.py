@@ -5,12 +5,13 @@ regularised (Wiener–Hunt) restoration over the blur parameters *and* the balan
 ``λ``: the wrong PSF leaves structure in the residual that cross-validation penalises.
 Here the candidates are anti-aliased disks on a 0.25 px radius grid and the
 regulariser is the 5-point Laplacian; images are extended symmetrically so that the
-periodic model fits. On the defocus protocol (disk r = 1..5, σ = 0.01) this finds the
-true radius on 28 of 30 probe images and is within 0.25 px on the others.
+periodic model fits. On the defocus protocol (disk r = 1..5, σ = 0.01) this found the
+true radius on 38 of 40 probe cases and was 0.25 px off on the other two.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,11 +47,10 @@ def mirror_spectrum(y: torch.Tensor, psf_side: int = 1) -> tuple[torch.Tensor, t
     """``rfft2`` of the images on a seamless periodic domain, and that domain's size.
 
     The domain is the symmetric extension (:func:`symmetric_extension`) of the images
-    themselves, ``(2H, 2W)``, with no padding to a fast FFT length: padding would change
-    the boundary model at the bottom and right edges, and a tile touching an image
-    edge must see that edge exactly as the whole image does (awkward lengths cost at
-    most about 2x in the FFT). Only images too small for the PSF (``2H < psf_side``)
-    are first replicate-padded.
+    themselves, ``(2H, 2W)``, with no padding to a fast FFT length (padding would change
+    the boundary model at the bottom and right edges; awkward lengths cost at most about
+    2x in the FFT). Only images too small for the PSF (``2H < psf_side``) are first
+    replicate-padded.
 
     Shape:
         ``(B, C, H, W) -> (B, C, Hd, Wd // 2 + 1)`` with ``(Hd, Wd) = (2H, 2W)`` for images
@@ -79,13 +79,21 @@ def stack_psfs(psfs: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.stack(padded)
 
 
+@functools.lru_cache(maxsize=16)
+def _disk_table(radii: tuple[float, ...], dtype: torch.dtype) -> torch.Tensor:
+    return stack_psfs([disk_kernel(r, dtype) for r in radii])
+
+
 def disk_bank(radii: Sequence[float], dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Disk PSFs (:func:`defocus.degrade.disk_kernel`) of ``radii`` in one stack.
+
+    Built once per radii and dtype (every blur estimate needs the table): the result is
+    shared, so do not modify it in place.
 
     Shape:
         ``(len(radii), S, S)``.
     """
-    return stack_psfs([disk_kernel(r, dtype) for r in radii])
+    return _disk_table(tuple(float(r) for r in radii), dtype)
 
 
 def gcv_scores(y: torch.Tensor, psfs: torch.Tensor, balances: Sequence[float]) -> torch.Tensor:

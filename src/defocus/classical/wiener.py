@@ -15,7 +15,8 @@ from defocus.degrade.fft import psf_to_otf
 
 Regulariser = Literal["identity", "laplacian"]
 BALANCE_RULES = ("auto", "gcv", "nsr")
-_LAPLACIAN = ((0.0, -1.0, 0.0), (-1.0, 4.0, -1.0), (0.0, -1.0, 0.0))
+LAPLACIAN = ((0.0, -1.0, 0.0), (-1.0, 4.0, -1.0), (0.0, -1.0, 0.0))
+"""The 5-point Laplacian, the default regulariser ``D`` of Wiener–Hunt deconvolution."""
 # GCV search: a log grid of balances, then a finer one between the minimum's neighbours.
 _GCV_GRID = torch.logspace(-8.0, 2.0, 51, dtype=torch.float64)
 _GCV_REFINE = 17
@@ -30,7 +31,7 @@ def regulariser_power(regulariser: str, size: tuple[int, int], like: torch.Tenso
     if regulariser == "identity":
         return torch.ones((), dtype=like.dtype, device=like.device)
     if regulariser == "laplacian":
-        laplacian = torch.tensor(_LAPLACIAN, dtype=like.dtype, device=like.device)
+        laplacian = torch.tensor(LAPLACIAN, dtype=like.dtype, device=like.device)
         return psf_to_otf(laplacian, size, onesided=True).abs().square()
     raise ValueError(f"regulariser must be 'identity' or 'laplacian'; got {regulariser!r}")
 

@@ -58,15 +58,12 @@ def uses_model(args: argparse.Namespace) -> bool:
     Raises:
         DefocusError: If network and classical options are mixed.
     """
-    if args.method in BLIND_METHODS:
-        if args.model is not None or args.psf is not None:
-            raise DefocusError(
-                f"--method {args.method} estimates the blur itself: drop --psf and --model"
-            )
-        if args.tile is not None:
-            raise DefocusError("--tile applies to --model only, not to classical methods")
-        return False
-    if args.model is None and args.psf is not None:
+    blind = args.method in BLIND_METHODS
+    if blind and (args.model is not None or args.psf is not None):
+        raise DefocusError(
+            f"--method {args.method} estimates the blur itself: drop --psf and --model"
+        )
+    if blind or (args.model is None and args.psf is not None):
         if args.tile is not None:
             raise DefocusError("--tile applies to --model only, not to classical methods")
         return False

@@ -158,8 +158,8 @@ def tiled_apply(
         batch_size: Number of equally sized tiles passed to ``fn`` at once.
         context: Extra pixels of image read around each tile (within the image), given
             to ``fn`` and cut off its output before blending: for functions whose output
-            near a border depends on what lies beyond it (FFT deconvolution). Rounded up
-            to a multiple of ``multiple`` so that tiles stay aligned.
+            near a border depends on what lies beyond it (a network's receptive field).
+            Rounded up to a multiple of ``multiple`` so that tiles stay aligned.
 
     Returns:
         The blended output.
@@ -187,17 +187,13 @@ def tiled_apply(
         (with_context(row, context, height), with_context(col, context, width))
         for row, col, _ in tiles
     ]
+    sizes = [(r1 - r0, c1 - c0) for (r0, r1), (c0, c1) in regions]
     out: torch.Tensor | None = None
     group: list[int] = []
-    for index, ((r0, r1), (c0, c1)) in enumerate(regions):
+    for index in range(len(regions)):
         group.append(index)
-        following = regions[index + 1] if index + 1 < len(regions) else None
-        if (
-            following is not None
-            and len(group) < batch_size
-            and (following[0][1] - following[0][0], following[1][1] - following[1][0])
-            == (r1 - r0, c1 - c0)
-        ):
+        last = index + 1 == len(regions)
+        if not last and len(group) < batch_size and sizes[index + 1] == sizes[group[0]]:
             continue
         inputs = torch.cat([x[..., slice(*regions[k][0]), slice(*regions[k][1])] for k in group])
         outputs = fn(inputs)

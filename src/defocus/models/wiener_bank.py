@@ -8,9 +8,8 @@ import torch
 from torch import nn
 
 from defocus.classical.blind import DISK_RADII, BlurEstimate, disk_bank
+from defocus.classical.wiener import LAPLACIAN
 from defocus.degrade.dct import dct2, idct2, symmetric_eigenvalues
-
-LAPLACIAN = torch.tensor([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])
 
 
 def wiener_bank(
@@ -38,7 +37,7 @@ def wiener_bank(
         dtype: Storage type of the result (e.g. ``torch.float16`` for large images);
             default that of ``y``. Computation is in ``y``'s type.
         out: A tensor of the result's shape to write into (then returned), e.g. a
-            view of a larger buffer; ignored when gradients are tracked.
+            view of a larger buffer.
 
     Returns:
         Channel 0 is ``y``; channel ``1 + k · L + l`` is candidate ``(k, l)``.
@@ -49,13 +48,11 @@ def wiener_bank(
     """
     batch, _, height, width = y.shape
     dtype = dtype or y.dtype
-    candidates = _candidates(y, psfs, balances)  # lazy: one candidate in memory at a time
-    if torch.is_grad_enabled() and (y.requires_grad or balances.requires_grad):
-        return torch.stack(list(candidates), dim=1).to(dtype)
     if out is None:
         count = 1 + psfs.shape[1] * balances.shape[-1]
         out = y.new_empty((batch, count, height, width), dtype=dtype)
-    for channel, piece in enumerate(candidates):
+    # lazy: one candidate in memory at a time (slice assignment keeps autograd working)
+    for channel, piece in enumerate(_candidates(y, psfs, balances)):
         out[:, channel] = piece
     return out
 
@@ -66,7 +63,8 @@ def _candidates(
     """``y`` then each Wiener candidate of :func:`wiener_bank`, computed on demand."""
     size = (y.shape[-2], y.shape[-1])
     spectrum = dct2(y[:, 0])
-    penalty = symmetric_eigenvalues(LAPLACIAN.to(y), size).square()
+    laplacian = torch.tensor(LAPLACIAN, dtype=y.dtype, device=y.device)
+    penalty = symmetric_eigenvalues(laplacian, size).square()
     yield y[:, 0]
     for k in range(psfs.shape[1]):
         eigen = symmetric_eigenvalues(psfs[:, k].to(y.dtype), size)  # (N|1, H, W)
