@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,16 +19,27 @@ from defocus.classical import create_method, list_methods
 from defocus.classical.wiener import BALANCE_RULES
 from defocus.cli.deblur_model import (
     add_model_arguments,
+    comparison_path,
     model_label,
     model_restorer,
     uses_model,
     write_comparison,
 )
+from defocus.cli.options import count, number
 from defocus.cli.output import progress_bar
-from defocus.degrade.kernels import parse_psf
+from defocus.degrade.kernels import parse_psf, psf_file
 from defocus.errors import DefocusError
 from defocus.infer import resolve_device
-from defocus.io import IMAGE_SUFFIXES, list_images, read_image, write_image
+from defocus.io import (
+    IMAGE_SUFFIXES,
+    ImageInfo,
+    list_images,
+    probe_image,
+    read_image,
+    write_image,
+)
+from defocus.io.staging import StagedOutputs, check_new_folder, check_outputs
+from defocus.limits import MAX_ITERATIONS, check_memory, check_psf_fits
 
 Restorer = Callable[[torch.Tensor], torch.Tensor]
 
@@ -35,6 +47,11 @@ Restorer = Callable[[torch.Tensor], torch.Tensor]
 DOMAIN_METHODS = ("wiener", "richardson-lucy", "red-fp", "red-sd")
 PADDINGS = ("mirror", "reflect", "replicate", "zeros", "circular")
 DEFAULT_METHOD = "wiener"
+# Estimated peak memory per pixel and channel of one image (alpha counted as a
+# channel): classical methods work in float32 on a mirrored (2H x 2W) complex domain;
+# networks run tiled after a global preparation stage. Measured in BENCHMARKS.md.
+CLASSICAL_BYTES_PER_VALUE = 96
+MODEL_BYTES_PER_VALUE = 48
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,7 +67,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "name when there is one input image and OUT has an image extension; "
             "otherwise a folder (created if its parent exists) receiving files of the "
             "same names. Inputs are never overwritten. Without --psf a trained network "
-            "deblurs blind (--model, default: the default model)."
+            "deblurs blind (--model, default: the default model). All or nothing: every "
+            "input is checked first (readable header, size at least the PSF's, memory), "
+            "the results are written to a hidden folder beside OUT and moved into place "
+            "only when every image succeeded; on any error nothing is written."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
@@ -71,10 +91,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--balance",
         metavar="LAMBDA",
-        help="Wiener balance: a number, or auto (default; = gcv), gcv or nsr (noise estimate)",
+        help="Wiener balance: a number > 0, or auto (default; = gcv), gcv or nsr (noise estimate)",
     )
     parser.add_argument(
-        "--iterations", type=int, metavar="N", help="iterations (default: the method's)"
+        "--iterations",
+        type=count(1, MAX_ITERATIONS),
+        metavar="N",
+        help=f"iterations (default: the method's; at most {MAX_ITERATIONS})",
     )
     parser.add_argument(
         "--padding",
@@ -101,24 +124,33 @@ def method_options(args: argparse.Namespace) -> dict[str, object]:
     if args.balance is not None:
         if args.method != "wiener":
             raise DefocusError(f"--balance applies to wiener only, not {args.method}")
-        try:
-            rule = args.balance in BALANCE_RULES
-            options["balance"] = args.balance if rule else float(args.balance)
-        except ValueError:
-            raise DefocusError(
-                f"--balance must be a number, auto, gcv or nsr, got {args.balance!r}"
-            ) from None
+        if args.balance in BALANCE_RULES:
+            options["balance"] = args.balance
+        else:
+            try:
+                options["balance"] = number(0.0, above=True)(args.balance)
+            except argparse.ArgumentTypeError:
+                raise DefocusError(
+                    f"--balance must be a finite number > 0, auto, gcv or nsr, got {args.balance!r}"
+                ) from None
     if args.iterations is not None:
         if args.method == "wiener":
             raise DefocusError("--iterations does not apply to wiener")
-        if args.iterations < 1:
-            raise DefocusError(f"--iterations must be >= 1, got {args.iterations}")
         options["iterations"] = args.iterations
     if args.padding is not None:
         if args.padding == "mirror" and args.method not in DOMAIN_METHODS:
             raise DefocusError(f"--padding mirror is not available for {args.method}")
         options["padding"] = args.padding
     return options
+
+
+@dataclass
+class Plan:
+    """What ``defocus deblur`` will do: the ``(input, output)`` files and their headers."""
+
+    pairs: list[tuple[Path, Path]]
+    infos: list[ImageInfo]
+    folder: Path
 
 
 def build_restorer(args: argparse.Namespace) -> Restorer:
@@ -132,26 +164,31 @@ def build_restorer(args: argparse.Namespace) -> Restorer:
 
     def restore(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            out = method(x.to(device=device, dtype=torch.float32), psf)
+            try:
+                out = method(x.to(device=device, dtype=torch.float32), psf)
+            except ValueError as exc:
+                raise DefocusError(str(exc)) from None
         return out.clamp(0.0, 1.0).cpu()
 
     return restore
 
 
-def plan_outputs(inputs: Sequence[str | Path], output: str | Path) -> list[tuple[Path, Path]]:
+def plan_outputs(inputs: Sequence[str | Path], output: str | Path, compare: bool = False) -> Plan:
     """Pair every input image with its output path and check the plan is safe.
 
     Args:
         inputs: Image files or folders.
         output: A file (one input image, image extension) or a folder (created when
-            missing if its parent exists).
+            missing if its parent exists and its name has no extension).
+        compare: Whether a comparison figure is written beside each output.
 
     Returns:
-        ``(input, output)`` pairs.
+        The plan, with every input's header read.
 
     Raises:
-        DefocusError: If an input is missing, an output would overwrite an input, two
-            inputs would write the same output, or the output folder cannot exist.
+        DefocusError: If an input is missing or unreadable, an output would overwrite
+            an input, two outputs would be written to one path, or the output folder
+            cannot exist.
     """
     files = [f for item in inputs for f in list_images(item)]
     out = Path(output)
@@ -160,21 +197,21 @@ def plan_outputs(inputs: Sequence[str | Path], output: str | Path) -> list[tuple
             raise DefocusError(f"{out}: output folder {out.parent} does not exist")
         pairs = [(files[0], out)]
     else:
-        if out.exists() and not out.is_dir():
-            raise DefocusError(f"{out}: exists and is not a folder (several outputs)")
-        if not out.exists() and not out.parent.is_dir():
-            raise DefocusError(f"{out}: cannot create output folder ({out.parent} missing)")
+        check_new_folder(out)
         pairs = [(f, out / f.name) for f in files]
-    sources = {f.resolve() for f in files}
-    seen: dict[Path, Path] = {}
-    for src, dst in pairs:
-        target = dst.resolve()
-        if target in sources:
-            raise DefocusError(f"{dst}: output would overwrite an input image")
-        if target in seen:
-            raise DefocusError(f"{dst}: both {seen[target]} and {src} would be written there")
-        seen[target] = src
-    return pairs
+    infos = [probe_image(f) for f in files]
+    outputs = [dst for _, dst in pairs]
+    figures = [comparison_path(dst) for dst in outputs] if compare else []
+    check_outputs(reads=files, writes=outputs + figures)
+    return Plan(pairs=pairs, infos=infos, folder=pairs[0][1].parent)
+
+
+def check_plan(plan: Plan, psf_shape: tuple[int, int] | None, bytes_per_value: int) -> None:
+    """Refuse inputs smaller than the PSF, or too large for the memory available."""
+    for info in plan.infos:
+        if psf_shape is not None:
+            check_psf_fits(psf_shape, (info.height, info.width), str(info.path))
+        check_memory(info.values * bytes_per_value, f"{info.path} ({info.describe()} pixels)")
 
 
 def deblur_files(
@@ -183,8 +220,14 @@ def deblur_files(
     restore: Restorer,
     label: str = "deblur",
     compare: bool = False,
+    psf_shape: tuple[int, int] | None = None,
+    bytes_per_value: int = MODEL_BYTES_PER_VALUE,
+    reads: Sequence[Path] = (),
 ) -> list[Path]:
-    """Restore image files with ``restore`` and write them atomically with their metadata.
+    """Restore image files with ``restore`` and write them with their metadata, all or none.
+
+    Every input's header is read and checked before any work; the outputs are staged
+    in a hidden folder and moved into place only once every image is restored.
 
     Args:
         inputs: Image files or folders.
@@ -193,19 +236,30 @@ def deblur_files(
             3) to a restored batch of the same shape.
         label: Progress-bar label (and caption of the result in comparisons).
         compare: Also write a before/after figure beside each output.
+        psf_shape: The PSF's ``(h, w)`` when the method uses one: smaller images are
+            refused.
+        bytes_per_value: Estimated peak memory per pixel and channel of one image.
+        reads: Other files the command reads (PSF, weights): never written over.
 
     Returns:
         The written files.
 
     Raises:
-        DefocusError: For unreadable inputs or an unsafe output plan (before writing).
+        DefocusError: For unreadable inputs or an unsafe output plan (before writing),
+            or a failure on any image (then nothing is written).
     """
-    pairs = plan_outputs(inputs, output)
-    folder = pairs[0][1].parent
-    folder.mkdir(exist_ok=True)
+    plan = plan_outputs(inputs, output, compare)
+    check_outputs(reads=reads, writes=[dst for _, dst in plan.pairs])
+    check_plan(plan, psf_shape, bytes_per_value)
     written = []
-    with progress_bar(label, len(pairs)) as (progress, task):
-        for src, dst in pairs:
+    with (
+        StagedOutputs(plan.folder) as stage,
+        progress_bar(label, len(plan.pairs)) as (
+            progress,
+            task,
+        ),
+    ):
+        for src, dst in plan.pairs:
             progress.update(task, description=src.name)
             image = read_image(src)
             try:
@@ -213,7 +267,7 @@ def deblur_files(
             except DefocusError as exc:
                 raise DefocusError(f"{src}: {exc}") from None
             write_image(
-                dst,
+                stage.staged(dst),
                 restored,
                 bit_depth=image.bit_depth,
                 alpha=image.alpha,
@@ -222,7 +276,9 @@ def deblur_files(
             )
             written.append(dst)
             if compare:
-                written.append(write_comparison(dst, image.pixels, restored, label))
+                figure = comparison_path(dst)
+                write_comparison(stage.staged(figure), image.pixels, restored, label)
+                written.append(figure)
             progress.advance(task)
     return written
 
@@ -230,6 +286,20 @@ def deblur_files(
 def run(args: argparse.Namespace) -> int:
     """Run ``defocus deblur``."""
     restore = build_restorer(args)
-    label = model_label(args) if uses_model(args) else args.method
-    deblur_files(args.inputs, args.output, restore, label=label, compare=args.compare)
+    network = uses_model(args)
+    label = model_label(args) if network else args.method
+    psf_source = None if args.psf is None else psf_file(args.psf)
+    model_source = (
+        Path(args.model) if network and args.model and Path(args.model).is_file() else None
+    )
+    deblur_files(
+        args.inputs,
+        args.output,
+        restore,
+        label=label,
+        compare=args.compare,
+        psf_shape=None if args.psf is None else tuple(parse_psf(args.psf).shape),
+        bytes_per_value=MODEL_BYTES_PER_VALUE if network else CLASSICAL_BYTES_PER_VALUE,
+        reads=[p for p in (psf_source, model_source) if p is not None],
+    )
     return 0

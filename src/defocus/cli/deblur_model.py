@@ -102,14 +102,12 @@ def comparison_path(output: Path) -> Path:
     return output.with_name(output.stem + COMPARE_SUFFIX)
 
 
-def write_comparison(output: Path, before: torch.Tensor, after: torch.Tensor, label: str) -> Path:
-    """Write the before/after figure of ``output`` atomically and return its path.
+def write_comparison(path: Path, before: torch.Tensor, after: torch.Tensor, label: str) -> None:
+    """Write a before/after figure to ``path`` (PNG) atomically.
 
     Shape:
         ``before``, ``after``: :math:`(C, H, W)` in ``[0, 1]``.
     """
-    path = comparison_path(output)
     figure = comparison_figure(before, after, ("input", label))
     with atomic_path(path) as temporary:
         figure.save(temporary, format="PNG")
-    return path

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
+from typing import NoReturn
 
 from defocus import __version__
 from defocus.errors import DefocusError
@@ -25,9 +29,32 @@ COMMAND_MODULES = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``defocus: error:`` line (exit 2).
+
+    Sub-command parsers are built with the same class, so every command reports a bad
+    option the same way as a bad file; ``--help`` still prints the full usage.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``defocus: error: <command>: <message>`` on one line and exit with 2."""
+        where = self.prog.removeprefix("defocus").strip()
+        prefix = f"{where}: " if where else ""
+        print(f"defocus: error: {prefix}{_one_line(message)}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+class Terminated(Exception):
+    """Raised in the main thread when the process receives SIGTERM."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every sub-command registered."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="defocus",
         description="Remove out-of-focus blur from photographs and judge restorations.",
     )
@@ -46,12 +73,18 @@ def _one_line(message: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code.
 
-    User errors (:class:`DefocusError`) and system errors on files (``OSError``:
-    disk full, permission denied, ...) print ``defocus: error: <message>`` on one
-    line to stderr and return 1; no traceback is shown.
+    User errors (:class:`DefocusError`), system errors on files (``OSError``: disk
+    full, permission denied, ...) and memory exhaustion print ``defocus: error:
+    <message>`` on one line to stderr and return 1; no traceback is shown. Usage
+    errors print one such line and exit with 2. SIGINT and SIGTERM unwind the command
+    like an error, so that temporary files are removed and nothing partial is left
+    (exit 130 and 143); only SIGKILL can leave a hidden temporary file (``.NAME.*``)
+    beside an output.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return int(args.func(args) or 0)
     except DefocusError as exc:
@@ -61,9 +94,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"defocus: error: {where}{_one_line(exc.strerror or str(exc))}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(
+            "defocus: error: out of memory (try a smaller --tile or smaller images)",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("defocus: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("defocus: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from defocus.cli.output import (
 )
 from defocus.errors import DefocusError
 from defocus.io import list_images, match_paths, quantise, read_image
+from defocus.io.staging import check_outputs
 
 # Importing from ``defocus.metrics`` runs its ``__init__``, which registers every metric.
 from defocus.metrics.base import METRICS, Metric, create_metric, list_metrics
@@ -194,6 +195,22 @@ def score_job(
     return values, had_alpha
 
 
+def check_report_name(path: Path) -> None:
+    """Refuse a file name that a UTF-8 report (CSV, JSON) cannot hold faithfully.
+
+    Raises:
+        DefocusError: If the name is not valid UTF-8 (undecodable bytes).
+    """
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.name.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+        raise DefocusError(
+            f"{path.parent / shown}: file name is not valid UTF-8 and cannot be written to "
+            "a report; rename the file"
+        ) from None
+
+
 def mean_row(rows: Sequence[dict[str, object]], names: Sequence[str]) -> dict[str, float]:
     """Mean of each metric over the rows (``inf`` if one is infinite, NaN if undefined)."""
     return {n: sum(float(r[n]) for r in rows) / len(rows) for n in names}
@@ -208,6 +225,11 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     dtype = torch.float64 if device.type == "cpu" else torch.float32
     jobs = collect_jobs(args.restored, args.ref, args.blurry)
+    reports = [Path(p) for p in (args.csv, args.json) if p is not None and p != "-"]
+    check_outputs(reads=[path for job in jobs for path in job.values()], writes=reports)
+    if reports:
+        for job in jobs:
+            check_report_name(job["restored"])
     metrics = {n: create_metric(n).to(device=device, dtype=dtype).eval() for n in names}
 
     notes = stderr_console()

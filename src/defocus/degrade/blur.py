@@ -28,6 +28,9 @@ _OPENCV_BORDERS = {
 # 16x3x128x128 batches): the depthwise direct convolution wins clearly up to 17x17,
 # the two are level between about 21x21 and 31x31, and the FFT wins beyond.
 FFT_MIN_TAPS = 625
+# Images of more elements than this (64 MB in float32) are blurred in bands of rows
+# when no gradient is needed: memory stays at the input, the output and one band.
+BAND_ELEMENTS = 2**24
 
 
 def boundary_indices(idx: torch.Tensor, n: int, padding: Padding) -> torch.Tensor:
@@ -143,23 +146,65 @@ def blur(
             (``cv2.filter2D``: CPU float tensors without autograd only, fastest for
             single images, e.g. in data loaders), or ``"auto"``: FFT for kernels of at
             least :data:`FFT_MIN_TAPS` taps, else direct. All agree to float rounding.
+            Without autograd, images of more than :data:`BAND_ELEMENTS` elements are
+            processed in bands of rows (the same result up to float rounding, with
+            bounded temporaries).
 
     Returns:
         The blurred images, same dtype and device as ``x``.
 
+    Raises:
+        TypeError: If ``x`` is not a floating-point tensor.
+        ValueError: If ``x`` is not 4-D or empty, or the PSF does not fit it.
+
     Shape:
         ``x``: ``(B, C, H, W)`` -> ``(B, C, H, W)``.
     """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        kind = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
+        raise TypeError(f"blur expects a floating-point tensor in [0, 1], got {kind}")
     if x.ndim != 4:
         raise ValueError(f"expected a (B, C, H, W) tensor, got shape {tuple(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"cannot blur an empty batch of shape {tuple(x.shape)}")
     k = as_psf_tensor(psf, x)
     h, w = k.shape[-2:]
     fits = h // 2 < x.shape[-2] and w // 2 < x.shape[-1]
     if method == "opencv" and padding in _OPENCV_BORDERS and fits:
         # OpenCV extends the border itself: no padded copy of the images.
         return _filter_opencv(x, k, _OPENCV_BORDERS[padding])
-    xp = pad_image(x, h - 1 - h // 2, h // 2, w - 1 - w // 2, w // 2, padding)
+    margins = (h - 1 - h // 2, h // 2, w - 1 - w // 2, w // 2)
+    if x.numel() > BAND_ELEMENTS and not (torch.is_grad_enabled() and x.requires_grad):
+        return _blur_in_bands(x, k, margins, padding, method)
+    xp = pad_image(x, *margins, padding)
     return convolve_valid(xp, k, method)
+
+
+def _blur_in_bands(
+    x: torch.Tensor,
+    k: torch.Tensor,
+    margins: tuple[int, int, int, int],
+    padding: Padding,
+    method: Method,
+) -> torch.Tensor:
+    """:func:`blur` of a large image band by band: each band reads its rows plus margins."""
+    top, bottom, left, right = margins
+    height = x.shape[-2]
+    rows_per_band = max(1, BAND_ELEMENTS // max(1, x[..., :1, :].numel()))
+    out = torch.empty_like(x)
+    for start in range(0, height, rows_per_band):
+        stop = min(height, start + rows_per_band)
+        rows = torch.arange(start - top, stop + bottom, device=x.device)
+        if padding == "zeros":
+            inside = rows[(rows >= 0) & (rows < height)]
+            band = x.index_select(-2, inside)
+            above = int((rows < 0).sum())
+            band = F.pad(band, (0, 0, above, len(rows) - len(inside) - above))
+        else:
+            band = x.index_select(-2, boundary_indices(rows, height, padding))
+        band = pad_image(band, 0, 0, left, right, padding)
+        out[..., start:stop, :] = convolve_valid(band, k, method)
+    return out
 
 
 def convolve_valid(

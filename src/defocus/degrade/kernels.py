@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from defocus.errors import DefocusError
+from defocus.limits import check_psf_side
 
 PSF_KINDS = ("disk", "gaussian", "ring", "box")
 
@@ -86,6 +87,7 @@ def disk_kernel(radius: float, dtype: torch.dtype = torch.float64) -> torch.Tens
     if radius == 0:
         return torch.ones(1, 1, dtype=dtype)
     half = max(0, math.ceil(radius - 0.5))
+    check_psf_side(2 * half + 1, f"disk radius {radius:g}")
     return _finish(_disk_area_grid(radius, half), dtype)
 
 
@@ -110,6 +112,7 @@ def ring_kernel(radius: float, dtype: torch.dtype = torch.float64) -> torch.Tens
     if radius == 0:
         return torch.ones(1, 1, dtype=dtype)
     half = max(0, math.ceil(radius - 0.5))
+    check_psf_side(2 * half + 1, f"ring radius {radius:g}")
     outer = _disk_area_grid(radius, half)
     inner = _disk_area_grid(0.75 * radius, half)
     return _finish(outer - 0.75 * inner, dtype)
@@ -132,6 +135,7 @@ def gaussian_kernel(sigma: float, dtype: torch.dtype = torch.float64) -> torch.T
     if sigma == 0:
         return torch.ones(1, 1, dtype=dtype)
     half = math.ceil(3 * sigma)
+    check_psf_side(2 * half + 1, f"gaussian sigma {sigma:g}")
     t = np.arange(-half, half + 1, dtype=np.float64)
     g = np.exp(-0.5 * (t / sigma) ** 2)
     return _finish(np.outer(g, g), dtype)
@@ -150,9 +154,10 @@ def box_kernel(size: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     Shape:
         ``(size, size)``.
     """
-    if int(size) != size or size < 1:
+    if not math.isfinite(size) or int(size) != size or size < 1:
         raise ValueError(f"box size must be a positive integer, got {size}")
     size = int(size)
+    check_psf_side(size, f"box size {size}")
     return torch.full((size, size), 1.0 / (size * size), dtype=dtype)
 
 
@@ -164,20 +169,32 @@ def normalise_psf(psf: np.ndarray | torch.Tensor, source: str = "PSF") -> torch.
         source: What to call the kernel in error messages (e.g. its file name).
 
     Raises:
-        DefocusError: If it is not 2-D, is empty, has non-finite or negative values,
-            or sums to zero.
+        DefocusError: If it is not a real-valued 2-D array, is empty or larger than
+            :data:`defocus.limits.MAX_PSF_SIDE` taps per side, has non-finite or
+            negative values, or sums to zero or to more than float64 holds.
     """
-    arr = psf.detach().cpu().double().numpy() if isinstance(psf, torch.Tensor) else psf
-    arr = np.asarray(arr, dtype=np.float64)
+    arr = psf.detach().cpu().numpy() if isinstance(psf, torch.Tensor) else np.asarray(psf)
+    if arr.dtype == bool or arr.dtype.kind not in "iuf":
+        raise DefocusError(
+            f"{source}: a PSF must hold real numbers, got an array of dtype {arr.dtype}"
+        )
+    arr = arr.astype(np.float64)
     if arr.ndim == 3 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim != 2 or arr.size == 0:
         raise DefocusError(f"{source}: a PSF must be a 2-D array, got shape {arr.shape}")
+    try:
+        check_psf_side(max(arr.shape), f"a {arr.shape[1]}x{arr.shape[0]} array")
+    except ValueError as exc:
+        raise DefocusError(f"{source}: {exc}") from None
     if not np.isfinite(arr).all():
         raise DefocusError(f"{source}: PSF contains NaN or infinite values")
     if (arr < 0).any():
         raise DefocusError(f"{source}: PSF has negative values")
-    total = arr.sum()
+    with np.errstate(over="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total):
+        raise DefocusError(f"{source}: PSF values are too large (their sum overflows)")
     if total <= 0:
         raise DefocusError(f"{source}: PSF sums to zero")
     return torch.from_numpy(arr / total)
@@ -208,11 +225,21 @@ def load_psf(path: str | os.PathLike[str], dtype: torch.dtype = torch.float64) -
     if p.suffix.lower() == ".npy":
         try:
             arr = np.load(p, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise DefocusError(f"{p}: cannot read PSF array ({exc})") from None
+        except (OSError, ValueError, EOFError) as exc:
+            raise DefocusError(f"{p}: cannot read PSF array ({exc or 'empty file'})") from None
+        if not isinstance(arr, np.ndarray):
+            raise DefocusError(f"{p}: not a .npy array file")
     else:
         arr = read_image(p).pixels.double().mean(dim=0).numpy()
     return normalise_psf(arr, source=str(p)).to(dtype)
+
+
+def psf_file(spec: str) -> Path | None:
+    """The file a PSF description reads (see :func:`parse_psf`), or ``None`` for ``KIND:VALUE``."""
+    kind, sep, _ = spec.partition(":")
+    if sep and kind.strip().lower() in PSF_KINDS:
+        return None
+    return Path(spec)
 
 
 def parse_psf(spec: str, dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -233,7 +260,7 @@ def parse_psf(spec: str, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """  # noqa: D205
     kind, sep, value = spec.partition(":")
     kind = kind.strip().lower()
-    if sep and kind in PSF_KINDS:
+    if psf_file(spec) is None:
         try:
             number = float(value)
             if kind == "box":

@@ -53,16 +53,20 @@ def add_noise(
     noisy = x
     if poisson_peak is not None:
         peak = _per_item(poisson_peak, x)
-        if bool((peak <= 0).any()):
-            raise ValueError("poisson_peak must be positive")
+        if not bool(((peak > 0) & peak.isfinite()).all()):
+            raise ValueError(f"poisson_peak must be a finite positive number, got {poisson_peak}")
         rate = (x.clamp(min=0) * peak).expand_as(x).contiguous()
         noisy = torch.poisson(rate, generator=generator) / peak
     std = _per_item(sigma, x)
-    if bool((std < 0).any()):
-        raise ValueError("sigma must be >= 0")
+    if not bool(((std >= 0) & std.isfinite()).all()):
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma}")
     noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-    noisy = noisy + std * noise
-    return noisy.clamp(0.0, 1.0) if clip else noisy
+    if torch.is_grad_enabled() and (noisy.requires_grad or std.requires_grad):
+        noisy = noisy + std * noise
+        return noisy.clamp(0.0, 1.0) if clip else noisy
+    # No autograd: reuse the noise buffer (one image-sized temporary instead of three).
+    noisy = noise.mul_(std).add_(noisy)
+    return noisy.clamp_(0.0, 1.0) if clip else noisy
 
 
 class AddNoise(nn.Module):

@@ -21,6 +21,19 @@ from defocus.io.atomic import atomic_write_bytes
 _CV2_HIGH_DEPTH = {".png", ".tif", ".tiff"}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GREY_ALPHA = 4  # colour type byte of the IHDR chunk (offset 25 in the file)
+# TIFF tags that describe how a file's pixels are laid out (size, samples, colour
+# space, compression, strips/tiles, ...). Pillow's ``getexif()`` of a TIFF returns them
+# with the descriptive tags; they are never copied onto an output, whose own encoder
+# writes the true ones (a CMYK input's tags on an RGB output made it unreadable).
+_TIFF_LAYOUT_TAGS = frozenset(
+    {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284}
+    | {290, 291, 292, 293, 317, 318, 319, 320, 321, 322, 323, 324, 325, 330, 332, 333}
+    | {334, 336, 337, 338, 339, 340, 341, 347, 512, 513, 514, 515, 517, 518, 519, 520}
+    | {521, 529, 530, 531, 532, 32995, 32996, 32997, 32998, 37724, 50838, 50839}
+)
+# Pillow modes whose pixels are converted to RGB on reading: an embedded ICC profile
+# describes the original colour space, not the converted pixels, so it is dropped.
+_CONVERTED_MODES = frozenset({"CMYK", "YCbCr", "LAB", "HSV"})
 _PIL_FORMAT = {
     ".png": "PNG",
     ".jpg": "JPEG",
@@ -90,13 +103,24 @@ def _pil_to_array(img: Image.Image, path: Path) -> tuple[np.ndarray, int]:
         return (arr / 65535.0).astype(np.float32)[..., None], 16
     elif mode == "F":
         arr = np.asarray(img, dtype=np.float32)
-        return np.clip(arr, 0.0, 1.0)[..., None], 16
+        if not np.isfinite(arr).all():
+            raise _fail(path, "image contains NaN or infinite pixel values")
+        low, high = float(arr.min()), float(arr.max())
+        if low < 0.0 or high > 1.0:
+            raise _fail(
+                path,
+                f"floating-point pixel values outside [0, 1] (min {low:g}, max {high:g}); "
+                "scale or clip the image to [0, 1] first",
+            )
+        return arr[..., None], 16
     else:
         raise _fail(path, f"unsupported pixel mode {mode!r}")
     arr = np.asarray(img.convert("L") if img.mode == "1" else img)
     if arr.ndim == 2:
         arr = arr[..., None]
-    return arr.astype(np.float32) / 255.0, 8
+    out = arr.astype(np.float32)
+    out /= np.float32(255.0)  # in place: same values as ``arr / 255`` in float32
+    return out, 8
 
 
 def _read_high_depth(path: Path, data: bytes) -> np.ndarray | None:
@@ -116,6 +140,78 @@ def _read_high_depth(path: Path, data: bytes) -> np.ndarray | None:
     else:
         raise _fail(path, f"unsupported channel count {decoded.shape[2]}")
     return decoded.astype(np.float32) / 65535.0
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an image file's header says, read without decoding its pixels.
+
+    Attributes:
+        height: Rows (after the EXIF orientation is applied).
+        width: Columns (after the EXIF orientation is applied).
+        channels: Colour channels of :func:`read_image`'s pixels (1 or 3).
+        alpha: Whether :func:`read_image` will return an alpha channel too.
+        path: The file.
+    """
+
+    height: int
+    width: int
+    channels: int
+    alpha: bool
+    path: Path
+
+    @property
+    def values(self) -> int:
+        """Pixels times channels, alpha included: what memory estimates scale with."""
+        return self.height * self.width * (self.channels + self.alpha)
+
+    @property
+    def pixels(self) -> int:
+        """``height * width``."""
+        return self.height * self.width
+
+    def describe(self) -> str:
+        """``"WIDTHxHEIGHT"``, the way the user's tools show the size."""
+        return f"{self.width}x{self.height}"
+
+
+def _open(p: Path, data: bytes | None = None) -> Image.Image:
+    """Open ``p`` with Pillow (lazily: pixels are not decoded) and check what it holds."""
+    try:
+        img = Image.open(io.BytesIO(data) if data is not None else p)
+    except UnidentifiedImageError:
+        raise _fail(p, "not a recognised image file") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise _fail(p, f"cannot read image ({exc})") from None
+    except Image.DecompressionBombError as exc:
+        raise _fail(p, f"image too large ({exc})") from None
+    frames = getattr(img, "n_frames", 1)
+    if frames > 1:
+        kind = "pages" if img.format == "TIFF" else "frames"
+        raise _fail(p, f"holds {frames} {kind}; only single images are supported (split it first)")
+    return img
+
+
+def probe_image(path: str | os.PathLike[str]) -> ImageInfo:
+    """Read an image file's header: its size and channels, without decoding pixels.
+
+    Commands probe every input before they start writing, so that a bad file among
+    many is reported before any work is done.
+
+    Raises:
+        DefocusError: If the file is missing, not an image, holds several pages or
+            frames, or is of an unsupported kind (as :func:`read_image` would).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise _fail(p, "is a folder, not an image file" if p.is_dir() else "no such file")
+    with _open(p) as img:
+        width, height = img.size
+        if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+            width, height = height, width
+        grey = img.mode in ("1", "L", "LA", "La", "I", "F") or img.mode.startswith("I;16")
+        alpha = img.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in img.info
+    return ImageInfo(height=height, width=width, channels=1 if grey else 3, alpha=alpha, path=p)
 
 
 def read_image(path: str | os.PathLike[str]) -> ImageData:
@@ -143,19 +239,20 @@ def read_image(path: str | os.PathLike[str]) -> ImageData:
         data = p.read_bytes()
     except OSError as exc:
         raise _fail(p, f"cannot read file ({exc.strerror or exc})") from None
+    img = _open(p, data)
     try:
-        img = Image.open(io.BytesIO(data))
         img.load()
-    except UnidentifiedImageError:
-        raise _fail(p, "not a recognised image file") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise _fail(p, f"cannot read image ({exc})") from None
     except Image.DecompressionBombError as exc:
         raise _fail(p, f"image too large ({exc})") from None
 
     exif = img.getexif()
+    if img.format == "TIFF":
+        for tag in _TIFF_LAYOUT_TAGS & set(exif):
+            del exif[tag]
     orientation = exif.get(0x0112, 1)
-    icc = img.info.get("icc_profile")
+    icc = None if img.mode in _CONVERTED_MODES else img.info.get("icc_profile")
     fmt = img.format or _PIL_FORMAT.get(p.suffix.lower(), "PNG")
 
     arr = None
@@ -215,10 +312,35 @@ def quantise(x: torch.Tensor, bit_depth: int) -> torch.Tensor:
     return torch.round(x.clamp(0.0, 1.0) * peak) / peak
 
 
-def _quantise(x: np.ndarray, bit_depth: int) -> np.ndarray:
+# Rows quantised at a time by :func:`_quantise` (bounds its float64 temporaries).
+_QUANTISE_ELEMENTS = 2**22
+
+
+def _quantise(
+    pixels: torch.Tensor | np.ndarray, alpha: torch.Tensor | np.ndarray | None, bit_depth: int
+) -> np.ndarray:
+    """``(C, H, W)`` colour (+ ``(1, H, W)`` alpha) in [0, 1] → ``(H, W, C[+1])`` integers.
+
+    Rounds in float64, a band of rows at a time, so that the temporaries stay small
+    for any image size.
+    """
     peak = 65535 if bit_depth == 16 else 255
     dtype = np.uint16 if bit_depth == 16 else np.uint8
-    return np.clip(np.rint(np.clip(x, 0.0, 1.0) * peak), 0, peak).astype(dtype)
+    planes = [pixels] if alpha is None else [pixels, alpha]
+    planes = [p.detach().cpu() if isinstance(p, torch.Tensor) else np.asarray(p) for p in planes]
+    channels = sum(int(p.shape[0]) for p in planes)
+    height, width = int(planes[0].shape[1]), int(planes[0].shape[2])
+    out = np.empty((height, width, channels), dtype=dtype)
+    rows = max(1, _QUANTISE_ELEMENTS // max(1, width * channels))
+    for start in range(0, height, rows):
+        band = np.concatenate(
+            [np.asarray(p[:, start : start + rows], dtype=np.float64) for p in planes]
+        )
+        if not np.isfinite(band).all():
+            raise ValueError("pixels contain NaN or infinite values")
+        band = np.clip(np.rint(np.clip(band, 0.0, 1.0) * peak), 0, peak)
+        out[start : start + rows] = band.transpose(1, 2, 0)
+    return out
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -317,17 +439,17 @@ def write_image(
         raise _fail(p, f"unsupported output format {p.suffix or '(no extension)'!r}")
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
-    arr = pixels.detach().cpu().double().numpy() if isinstance(pixels, torch.Tensor) else pixels
-    arr = np.asarray(arr, dtype=np.float64)
-    if arr.ndim != 3 or arr.shape[0] not in (1, 3):
-        raise ValueError(f"expected (C, H, W) pixels with C in {{1, 3}}, got {arr.shape}")
-    arr = arr.transpose(1, 2, 0)
-    if alpha is not None:
-        a = alpha.detach().cpu().double().numpy() if isinstance(alpha, torch.Tensor) else alpha
-        arr = np.concatenate([arr, np.asarray(a, dtype=np.float64).transpose(1, 2, 0)], axis=2)
+    shape = tuple(pixels.shape)
+    if len(shape) != 3 or shape[0] not in (1, 3):
+        raise ValueError(f"expected (C, H, W) pixels with C in {{1, 3}}, got {shape}")
+    if alpha is not None and tuple(alpha.shape) != (1, *shape[1:]):
+        raise ValueError(f"alpha of shape {tuple(alpha.shape)} does not fit pixels {shape}")
     if suffix not in _CV2_HIGH_DEPTH:
         bit_depth = 8
-    q = _quantise(arr, bit_depth)
+    try:
+        q = _quantise(pixels, alpha, bit_depth)
+    except ValueError as exc:
+        raise _fail(p, f"refusing to write an image whose {exc}") from None
     try:
         if bit_depth == 16:
             data = _encode_high_depth(q, suffix, icc_profile, exif)

@@ -96,17 +96,18 @@ def resolve_weights(pretrained: str | Path) -> Path:
     )
 
 
-def load_weights(model: nn.Module, path: str | Path) -> None:
-    """Load a safetensors state dict into ``model``, insisting on an exact match.
+def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: object) -> None:
+    """Check that ``state`` fits ``model`` exactly and holds only finite numbers.
+
+    Args:
+        model: The network the weights are for.
+        state: A state dict (e.g. read from a safetensors file).
+        source: Where the weights come from, for the message.
 
     Raises:
-        DefocusError: Naming ``path`` if the file is not safetensors or its keys or
-            shapes differ from the model's.
+        DefocusError: Naming ``source`` if keys or shapes differ from the model's
+            (weights of another architecture), or a tensor holds NaN or infinity.
     """
-    try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as error:
-        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -122,7 +123,27 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
             problems.append(f"{label}: {', '.join(items[:3])}{more}")
     if problems:
         raise DefocusError(
-            f"{path}: weights do not fit model {type(model).__name__} ({'; '.join(problems)})"
+            f"{source}: weights do not fit model {type(model).__name__} ({'; '.join(problems)})"
         )
+    spoilt = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if spoilt:
+        more = f", ... ({len(spoilt)} in all)" if len(spoilt) > 3 else ""
+        raise DefocusError(
+            f"{source}: weights contain NaN or infinite values ({', '.join(spoilt[:3])}{more})"
+        )
+
+
+def load_weights(model: nn.Module, path: str | Path) -> None:
+    """Load a safetensors state dict into ``model``, insisting on an exact match.
+
+    Raises:
+        DefocusError: Naming ``path`` if the file is not safetensors, or the weights
+            do not pass :func:`check_state_dict`.
+    """
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
+    check_state_dict(model, state, path)
     with torch.no_grad():
         model.load_state_dict(state, strict=True)

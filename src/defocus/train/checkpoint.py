@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import random
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,11 +175,18 @@ class CheckpointDir:
             raise ValueError(f"not a checkpoint name: {name!r}")
         return int(match.group(1))
 
-    def load(self, name: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    def load(
+        self, name: str, required: Sequence[str] = ()
+    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Read set ``name``: the weights and the training state.
 
+        Args:
+            name: The set.
+            required: Keys the training state must hold.
+
         Raises:
-            DefocusError: If either file is missing or unreadable.
+            DefocusError: If either file is missing or unreadable (also: a state that
+                ``weights_only`` loading refuses), or the state lacks a required key.
         """
         weights_file, state_file = self.weights_path(name), self.state_path(name)
         try:
@@ -187,8 +195,14 @@ class CheckpointDir:
             raise DefocusError(f"{weights_file}: cannot read checkpoint weights ({exc})") from None
         try:
             state = torch.load(state_file, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, EOFError) as exc:
-            raise DefocusError(f"{state_file}: cannot read checkpoint state ({exc})") from None
+        except Exception as exc:
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DefocusError(f"{state_file}: cannot read checkpoint state ({problem})") from None
+        missing = sorted(set(required) - set(state)) if isinstance(state, dict) else ["all"]
+        if missing:
+            raise DefocusError(
+                f"{state_file}: not a complete training state (missing {', '.join(missing)})"
+            )
         return weights, state
 
     def prune(self, keep_last: int) -> None:

@@ -10,6 +10,7 @@ override) and the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 import typing
@@ -223,6 +224,9 @@ def _convert(hint: Any, value: Any, key: str, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise DefocusError(f"{where}: {key}: expected a table, got {_type_name(value)}")
+        for name, item in value.items():
+            if isinstance(item, float) and not math.isfinite(item):
+                raise DefocusError(f"{where}: {key}.{name}: must be finite, got {item}")
         return dict(value)
     ok = isinstance(value, hint) and not (hint is int and isinstance(value, bool))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
@@ -231,6 +235,8 @@ def _convert(hint: Any, value: Any, key: str, where: str) -> Any:
         raise DefocusError(
             f"{where}: {key}: expected {_type_name(hint())}, got {_type_name(value)} {value!r}"
         )
+    if hint is float and not math.isfinite(value):
+        raise DefocusError(f"{where}: {key}: must be a finite number, got {value}")
     return value
 
 

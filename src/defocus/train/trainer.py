@@ -33,6 +33,7 @@ from defocus.errors import DefocusError
 from defocus.io import atomic_write_bytes
 from defocus.metrics.base import create_metric
 from defocus.models import create_model
+from defocus.models.registry import check_state_dict
 from defocus.train import distributed
 from defocus.train.checkpoint import CheckpointDir, capture_rng, checkpoint_name, restore_rng
 from defocus.train.config import Config, StageConfig, config_to_dict
@@ -94,6 +95,10 @@ class _StageState:
     best: dict[str, Any] = field(default_factory=lambda: {"value": math.nan, "name": ""})
 
 
+# What a checkpoint's training state must hold to resume from it (see Trainer._save).
+RESUME_KEYS = ("step", "optimizer", "scaler", "rng", "best", "running", "running_steps")
+
+
 def existing_run(out: Path) -> Path | None:
     """A checkpoint pointer showing that ``out`` already holds a run, or ``None``."""
     return next(iter(sorted(out.glob("*/checkpoints/latest"))), None)
@@ -145,6 +150,11 @@ class Trainer:
                 f"{self.out}: already holds a training run ({previous}); pass --resume to "
                 "continue it or choose another --out"
             )
+        if previous is None and resume:
+            raise DefocusError(
+                f"{self.out}: no checkpoint to resume from (no run saved one there yet); "
+                "drop --resume to start a new run"
+            )
         self.context = context or distributed.setup(config.train.device)
         self.device = self.context.device
         self.amp = config.train.amp and self.device.type == "cuda"
@@ -170,11 +180,27 @@ class Trainer:
         self.metrics = {
             name: create_metric(name).to(self.device) for name in config.train.val_metrics
         }
+        if resume:
+            self._check_resumable()
         if self.context.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             text = json.dumps(config_to_dict(config), indent=2) + "\n"
             atomic_write_bytes(self.out / "config.json", text.encode())
         distributed.barrier(self.context)
+
+    def _check_resumable(self) -> None:
+        """Read every stage's latest checkpoint before anything is written.
+
+        Raises:
+            DefocusError: If a state is unreadable or incomplete, or its weights are
+                of another architecture or not finite.
+        """
+        for stage in self.config.stages:
+            checkpoints = CheckpointDir(self.out / stage.name / "checkpoints")
+            latest = checkpoints.latest()
+            if latest is not None:
+                weights, _ = checkpoints.load(latest, required=RESUME_KEYS)
+                check_state_dict(self.model, weights, checkpoints.weights_path(latest))
 
     # ------------------------------------------------------------------ stages
     def run(self) -> RunResult:
@@ -254,10 +280,16 @@ class Trainer:
         if latest is None:
             self.model.load_state_dict(self._start_weights(index, stage))
             return state, 0
-        weights, saved = state.checkpoints.load(latest)
+        weights, saved = state.checkpoints.load(latest, required=RESUME_KEYS)
+        source = state.checkpoints.weights_path(latest)
+        check_state_dict(self.model, weights, source)
         self.model.load_state_dict(weights)
-        state.optimizer.load_state_dict(saved["optimizer"])
-        state.scaler.load_state_dict(saved["scaler"])
+        try:
+            state.optimizer.load_state_dict(saved["optimizer"])
+            state.scaler.load_state_dict(saved["scaler"])
+        except (ValueError, KeyError, TypeError) as exc:
+            where = state.checkpoints.state_path(latest)
+            raise DefocusError(f"{where}: optimiser state does not fit this run ({exc})") from None
         restore_rng(saved["rng"])
         state.best = dict(saved["best"])
         if self.context.is_main:  # the saved sums cover every rank (see _validate_and_save)
