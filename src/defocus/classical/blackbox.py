@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from defocus.classical.noise_estimate import noise_to_signal_ratio
-from defocus.classical.operators import BlurOperator, as_batch_parameter
+from defocus.classical.operators import BlurOperator, as_batch_parameter, check_observation
 from defocus.classical.richardson_lucy import initial_estimate
 from defocus.degrade.blur import as_psf_tensor
+from defocus.limits import check_iterations
 
 Operator = Callable[[torch.Tensor], torch.Tensor]
 
@@ -36,8 +37,15 @@ def blur_operator(
 
     Returns:
         A callable ``(B, C, H, W) -> (B, C, H, W)``.
+
+    Raises:
+        ValueError: If ``like`` is not a finite, non-empty batch at least as large as
+            the PSF.
     """
-    return BlurOperator(as_psf_tensor(psf, like), padding)
+    check_observation(like)
+    k = as_psf_tensor(psf, like)
+    check_observation(like, tuple(k.shape))
+    return BlurOperator(k, padding)
 
 
 def flip(x: torch.Tensor) -> torch.Tensor:
@@ -73,6 +81,8 @@ def landweber_al(
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``.
     """
+    check_observation(y)
+    check_iterations(iterations)
     x = initial_estimate(y, init)
     for n in range(1, int(iterations) + 1):
         h = flip(y - forward(x))
@@ -106,6 +116,8 @@ def modified_rl(
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``.
     """
+    check_observation(y)
+    check_iterations(iterations)
 
     def back(v: torch.Tensor) -> torch.Tensor:
         return flip(forward(flip(v)))
@@ -146,6 +158,8 @@ def modified_lm(
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``.
     """
+    check_observation(y)
+    check_iterations(iterations)
     size = y.shape[-2:]
     a = as_batch_parameter(100.0 * noise_to_signal_ratio(y) if damping is None else damping, y)
     x = initial_estimate(y, init)

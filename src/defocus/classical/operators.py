@@ -261,6 +261,46 @@ class BlurOperator:
         return domain.crop(op.forward(domain.pad(x)))
 
 
+def check_observation(y: object, psf_shape: tuple[int, ...] | None = None) -> None:
+    """Validate the blurry images given to a deblurring method.
+
+    Args:
+        y: The images.
+        psf_shape: The PSF's shape, when the method has one: its last two sizes may
+            not exceed the image's.
+
+    Raises:
+        TypeError: If ``y`` is not a floating-point tensor.
+        ValueError: If it is not ``(B, C, H, W)``, is empty, holds NaN or infinite
+            values, or is smaller than the PSF.
+    """
+    if not isinstance(y, torch.Tensor) or not y.is_floating_point():
+        kind = y.dtype if isinstance(y, torch.Tensor) else type(y).__name__
+        raise TypeError(f"expected a floating-point (B, C, H, W) tensor, got {kind}")
+    if y.ndim != 4:
+        raise ValueError(f"expected (B, C, H, W) images, got shape {tuple(y.shape)}")
+    if y.numel() == 0:
+        raise ValueError(f"empty batch of images, shape {tuple(y.shape)}")
+    if not bool(torch.isfinite(y).all()):
+        raise ValueError("images contain NaN or infinite values")
+    if psf_shape is not None:
+        (h, w), (height, width) = psf_shape[-2:], y.shape[-2:]
+        if h > height or w > width:
+            raise ValueError(f"image is {width}x{height} pixels, smaller than the {w}x{h} PSF")
+
+
+def check_positive(name: str, value: float | torch.Tensor) -> None:
+    """Refuse a parameter (scalar or tensor) that is not finite and ``> 0``.
+
+    Raises:
+        ValueError: Naming the parameter.
+    """
+    t = torch.as_tensor(value, dtype=torch.float64)
+    if t.numel() == 0 or not bool(((t > 0) & t.isfinite()).all()):
+        shown = value if t.numel() == 1 else "a tensor with values outside (0, inf)"
+        raise ValueError(f"{name} must be finite and > 0, got {shown}")
+
+
 def as_batch_parameter(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """A scalar, ``(B,)`` or ``(B, C)`` parameter as a tensor broadcasting to ``(B, C, 1, 1)``."""
     t = torch.as_tensor(value, dtype=like.real.dtype if like.is_complex() else like.dtype)

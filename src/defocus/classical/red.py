@@ -17,9 +17,10 @@ import numpy as np
 import torch
 
 from defocus.classical.denoisers import guided_filter, nl_means
-from defocus.classical.operators import Domain, FourierBlur
+from defocus.classical.operators import Domain, FourierBlur, check_observation
 from defocus.color import rgb_to_ycbcr, ycbcr_to_rgb
 from defocus.degrade.blur import as_psf_tensor
+from defocus.limits import check_iterations
 
 Denoiser = Callable[[torch.Tensor, float], torch.Tensor]
 DENOISERS: dict[str, Denoiser] = {"guided": guided_filter, "nlm": nl_means}
@@ -56,6 +57,7 @@ def red_luma(
     steps = DEFAULT_ITERATIONS[method] if iterations is None else int(iterations)
     f = _denoiser(denoiser)
     k = as_psf_tensor(psf, y)
+    check_observation(y, tuple(k.shape))
     domain = Domain.for_psf(y.shape[-2:], k.shape[-2:], padding)
     yp = domain.pad(y)
     op = FourierBlur(k, yp.shape[-2:])
@@ -118,6 +120,9 @@ def red(
     Shape:
         ``(B, 1 or 3, H, W) -> (B, 1 or 3, H, W)``.
     """
+    check_observation(y)
+    if iterations is not None:
+        check_iterations(iterations)
     if y.shape[1] not in (1, 3):
         raise ValueError(f"expected 1 or 3 channels, got {y.shape[1]}")
     ycc = rgb_to_ycbcr(y) if y.shape[1] == 3 else y

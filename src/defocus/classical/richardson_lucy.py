@@ -6,8 +6,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from defocus.classical.operators import blur_on_domain
+from defocus.classical.operators import blur_on_domain, check_observation
 from defocus.degrade.blur import as_psf_tensor
+from defocus.limits import check_iterations
 
 
 def initial_estimate(y: torch.Tensor, init: str | float | torch.Tensor) -> torch.Tensor:
@@ -64,7 +65,10 @@ def richardson_lucy(
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``.
     """
+    check_observation(y)
     k = as_psf_tensor(psf, y)
+    check_observation(y, tuple(k.shape))
+    check_iterations(iterations)
     domain, op = blur_on_domain(k, y, padding, method)
     yp = domain.pad(y)
     x = domain.pad(initial_estimate(y, init))

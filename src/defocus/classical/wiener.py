@@ -9,7 +9,13 @@ import torch
 from torch import nn
 
 from defocus.classical.noise_estimate import noise_to_signal_ratio
-from defocus.classical.operators import Domain, FourierBlur, as_batch_parameter
+from defocus.classical.operators import (
+    Domain,
+    FourierBlur,
+    as_batch_parameter,
+    check_observation,
+    check_positive,
+)
 from defocus.degrade.blur import as_psf_tensor
 from defocus.degrade.fft import psf_to_otf
 
@@ -171,9 +177,13 @@ def wiener(
             f"balance must be a number, a tensor or one of {', '.join(BALANCE_RULES)}; "
             f"got {balance!r}"
         )
+    check_observation(y)
     k = as_psf_tensor(psf, y)
+    check_observation(y, tuple(k.shape))
     if isinstance(balance, str):
         balance = noise_to_signal_ratio(y) if balance == "nsr" else gcv_choice(y, k, regulariser)
+    else:
+        check_positive("balance", balance)
     domain = Domain.for_psf(y.shape[-2:], k.shape[-2:], padding)
     yp = domain.pad(y)
     op = FourierBlur(k, yp.shape[-2:])

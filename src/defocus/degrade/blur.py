@@ -106,6 +106,8 @@ def as_psf_tensor(psf: torch.Tensor | np.ndarray | str, x: torch.Tensor) -> torc
     if isinstance(psf, str):
         psf = parse_psf(psf)
     k = torch.as_tensor(psf).to(device=x.device, dtype=x.dtype)
+    if k.numel() == 0 or not bool(torch.isfinite(k).all()):
+        raise ValueError(f"PSF of shape {tuple(k.shape)} is empty or holds NaN/infinite values")
     batch, channels = x.shape[:2]
     if k.ndim == 2:
         k = k[None, None]

@@ -144,14 +144,20 @@ def unpack_image(image: np.ndarray | Image.Image | torch.Tensor) -> tuple[torch.
     """Dispatch to :func:`unpack_array`, :func:`unpack_pil` or :func:`unpack_tensor`.
 
     Raises:
-        DefocusError: For any other kind of object.
+        DefocusError: For any other kind of object, an empty image or non-finite values.
     """
     if isinstance(image, torch.Tensor):
-        return unpack_tensor(image)
-    if isinstance(image, np.ndarray):
-        return unpack_array(image)
-    if isinstance(image, Image.Image):
-        return unpack_pil(image)
-    raise DefocusError(
-        f"cannot deblur a {type(image).__name__}: pass a numpy array, a PIL image or a tensor"
-    )
+        colour, repack = unpack_tensor(image)
+    elif isinstance(image, np.ndarray):
+        colour, repack = unpack_array(image)
+    elif isinstance(image, Image.Image):
+        colour, repack = unpack_pil(image)
+    else:
+        raise DefocusError(
+            f"cannot deblur a {type(image).__name__}: pass a numpy array, a PIL image or a tensor"
+        )
+    if colour.numel() == 0:
+        raise DefocusError(f"cannot deblur an empty image (shape {tuple(colour.shape)})")
+    if not bool(torch.isfinite(colour).all()):
+        raise DefocusError("image contains NaN or infinite values")
+    return colour, repack

@@ -32,7 +32,7 @@ def frequency_loss(
         - restored, reference: :math:`(B, C, H, W)`.
         - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
     """
-    check_images(restored, reference)
+    check_images(restored, reference, finite=False)
     difference = restored - reference
     if difference.dtype in (torch.float16, torch.bfloat16):
         difference = difference.float()  # half-precision FFTs are limited to powers of 2

@@ -30,7 +30,7 @@ def l1_loss(
         - restored, reference: :math:`(B, C, H, W)`.
         - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
     """
-    check_images(restored, reference)
+    check_images(restored, reference, finite=False)
     return reduce_per_image((restored - reference).abs(), reduction)
 
 
@@ -58,7 +58,7 @@ def charbonnier_loss(
         - restored, reference: :math:`(B, C, H, W)`.
         - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
     """
-    check_images(restored, reference)
+    check_images(restored, reference, finite=False)
     return reduce_per_image(torch.sqrt((restored - reference).square() + eps**2), reduction)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import ClassVar
 
 import torch
@@ -47,19 +48,38 @@ def list_metrics() -> list[str]:
     return METRICS.names()
 
 
-def check_images(*images: torch.Tensor) -> None:
-    """Validate that images are ``(B, C, H, W)`` float tensors of one shape.
+def check_images(*images: object, finite: bool = True) -> None:
+    """Validate that images are non-empty ``(B, C, H, W)`` float tensors of one shape.
+
+    Args:
+        *images: The tensors a metric or loss was given.
+        finite: Also refuse NaN and infinite values (metrics; losses in a training
+            loop skip the check, which would synchronise the GPU every step).
 
     Raises:
-        ValueError: Naming the mismatch.
+        TypeError: If an image is not a ``torch.Tensor`` (a NumPy array, ``None``).
+        ValueError: If an image is not floating-point, shapes, dtypes or devices
+            differ, a batch is empty, or (``finite``) an image holds NaN or infinity.
     """
-    first = images[0]
     for x in images:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected torch.Tensor images, got {type(x).__name__}")
+    tensors = typing.cast(tuple[torch.Tensor, ...], images)
+    first = tensors[0]
+    for x in tensors:
         if x.ndim != 4:
             raise ValueError(f"expected (B, C, H, W) images, got shape {tuple(x.shape)}")
         if not x.is_floating_point():
             raise ValueError(f"expected a floating-point image in [0, 1], got {x.dtype}")
         if x.shape != first.shape:
-            raise ValueError(
-                f"image shapes differ: {tuple(first.shape)} vs {tuple(x.shape)}"
-            )
+            raise ValueError(f"image shapes differ: {tuple(first.shape)} vs {tuple(x.shape)}")
+        if x.dtype != first.dtype:
+            raise ValueError(f"image dtypes differ: {first.dtype} vs {x.dtype}; cast them to one")
+        if x.device != first.device:
+            raise ValueError(f"images are on different devices: {first.device} vs {x.device}")
+    if first.numel() == 0:
+        raise ValueError(f"empty batch of images, shape {tuple(first.shape)}")
+    if finite:
+        for x in tensors:
+            if not bool(torch.isfinite(x).all()):
+                raise ValueError("image contains NaN or infinite values")

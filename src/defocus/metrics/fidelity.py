@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import torch
@@ -49,6 +50,8 @@ def psnr(
         ValueError: Bad shapes, dtypes or ``channels``.
     """
     check_images(restored, reference)
+    if not (math.isfinite(peak) and peak > 0):
+        raise ValueError(f"peak must be finite and > 0, got {peak}")
     diff = _select_channels(restored, channels) - _select_channels(reference, channels)
     mse = diff.square().mean(dim=(1, 2, 3))
     return 10.0 * torch.log10(peak**2 / mse)
