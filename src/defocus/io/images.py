@@ -24,12 +24,15 @@ _PNG_GREY_ALPHA = 4  # colour type byte of the IHDR chunk (offset 25 in the file
 # TIFF tags that describe how a file's pixels are laid out (size, samples, colour
 # space, compression, strips/tiles, ...). Pillow's ``getexif()`` of a TIFF returns them
 # with the descriptive tags; they are never copied onto an output, whose own encoder
-# writes the true ones (a CMYK input's tags on an RGB output made it unreadable).
+# writes the true ones (a CMYK input's tags on an RGB output made it unreadable). The
+# ICC profile (34675) travels separately, and only when it still describes the pixels;
+# Photoshop's image resources (34377) and layers (37724) describe pixels that are gone.
 _TIFF_LAYOUT_TAGS = frozenset(
     {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284}
     | {290, 291, 292, 293, 317, 318, 319, 320, 321, 322, 323, 324, 325, 330, 332, 333}
     | {334, 336, 337, 338, 339, 340, 341, 347, 512, 513, 514, 515, 517, 518, 519, 520}
-    | {521, 529, 530, 531, 532, 32995, 32996, 32997, 32998, 37724, 50838, 50839}
+    | {521, 529, 530, 531, 532, 32995, 32996, 32997, 32998, 34377, 34675, 37724, 50838}
+    | {50839}
 )
 # Pillow modes whose pixels are converted to RGB on reading: an embedded ICC profile
 # describes the original colour space, not the converted pixels, so it is dropped.
