@@ -246,6 +246,23 @@ def _weights_of_other_architecture(run: Path) -> None:
         save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(weights))
 
 
+def _sweep_input_is_output(d: Path) -> list[str]:
+    (d / "out").mkdir()
+    return ["sweep", str(photo(d / "out" / "sweep.png", (40, 40))), "--out", str(d / "out")]
+
+
+def _prepare_pairs_over_inputs(d: Path) -> list[str]:
+    for side in ("gt", "blurry"):
+        (d / side).mkdir()
+        photo(d / side / "a.png", (40, 40))
+    return ["prepare-pairs", "--gt", str(d / "gt"), "--blurry", str(d / "blurry"), "-o", str(d)]
+
+
+def _demo_psf_is_output(d: Path) -> list[str]:
+    psf = photo(d / "comparison.png", (5, 5), channels=1)
+    return ["demo", "--out", str(d), "--psf", str(psf)]
+
+
 CASES = [
     # 1. report files that are inputs
     Case("score-csv-is-input", _score_report_is_input("--csv")),
@@ -256,6 +273,9 @@ CASES = [
     # 2. never write over a file the command reads
     Case("degrade-psf-is-output-psf", _degrade_psf_in_out),
     Case("degrade-output-image-is-psf", _degrade_psf_image_overwritten),
+    Case("sweep-input-is-output", _sweep_input_is_output),
+    Case("prepare-pairs-output-is-input", _prepare_pairs_over_inputs),
+    Case("demo-psf-is-output", _demo_psf_is_output),
     # 3. nothing written when one input of a folder is bad
     Case("degrade-folder-truncated", _folder_good_then_truncated("degrade")),
     Case("deblur-folder-truncated", _folder_good_then_truncated("deblur")),

@@ -145,3 +145,22 @@ def test_blind_wiener_refuses_a_psf(tmp_path, capsys):
     assert main([*args, "--psf", "disk:2"]) == 1
     assert "estimates the blur itself" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_classical_method_runs_tiled_when_the_image_does_not_fit_in_memory(tmp_path, monkeypatch):
+    """Over the memory budget, Wiener runs tile by tile and matches the whole-image result."""
+    src = tmp_path / "in.png"
+    _write(src)
+    args = ["deblur", str(src), "--psf", "disk:1.5", "--balance", "0.01", "--device", "cpu"]
+    assert main([*args, "-o", str(tmp_path / "whole.png")]) == 0
+    # 30x35 RGB = 3150 values: 128 bytes each needs 403 KB; tiled, 16 bytes each (50 KB)
+    monkeypatch.setattr("defocus.cli.deblur.CLASSICAL_TILE", 16)
+    monkeypatch.setattr("defocus.cli.deblur.MIN_CONTEXT", 8)
+    monkeypatch.setattr("defocus.cli.deblur.TILE_OVERLAP", 4)
+    monkeypatch.setenv("DEFOCUS_MEMORY_LIMIT", "300K")
+    assert main([*args, "-o", str(tmp_path / "tiled.png")]) == 0
+    whole, tiled = (read_image(tmp_path / n).pixels for n in ("whole.png", "tiled.png"))
+    assert (whole - tiled).abs().max() <= 3 / 255
+    monkeypatch.setenv("DEFOCUS_MEMORY_LIMIT", "20K")
+    assert main([*args, "-o", str(tmp_path / "refused.png")]) == 1
+    assert not (tmp_path / "refused.png").exists()

@@ -9,6 +9,7 @@ of :func:`build_restorer`.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from defocus.cli.output import progress_bar
 from defocus.degrade.kernels import parse_psf, psf_file
 from defocus.errors import DefocusError
 from defocus.infer import resolve_device
+from defocus.infer.tiling import tiled_apply
 from defocus.io import (
     IMAGE_SUFFIXES,
     ImageInfo,
@@ -39,7 +41,7 @@ from defocus.io import (
     write_image,
 )
 from defocus.io.staging import StagedOutputs, check_new_folder, check_outputs
-from defocus.limits import MAX_ITERATIONS, check_memory, check_psf_fits
+from defocus.limits import MAX_ITERATIONS, available_memory, check_memory, check_psf_fits
 
 Restorer = Callable[[torch.Tensor], torch.Tensor]
 
@@ -47,11 +49,23 @@ Restorer = Callable[[torch.Tensor], torch.Tensor]
 DOMAIN_METHODS = ("wiener", "richardson-lucy", "red-fp", "red-sd")
 PADDINGS = ("mirror", "reflect", "replicate", "zeros", "circular")
 DEFAULT_METHOD = "wiener"
-# Estimated peak memory per pixel and channel of one image (alpha counted as a
-# channel): classical methods work in float32 on a mirrored (2H x 2W) complex domain;
-# networks run tiled after a global preparation stage. Measured in BENCHMARKS.md.
-CLASSICAL_BYTES_PER_VALUE = 96
+# Estimated peak memory per pixel and channel (alpha counted as a channel) when one
+# image is processed whole. Measured peak RSS on a 12-megapixel RGB photo: Wiener
+# 118 bytes/value (FFTs of the mirrored 2H x 2W domain, GCV), Richardson-Lucy 25;
+# methods not measured get Wiener's figure. Networks run tiled after a global
+# preparation stage (24 MP default model: 35). See BENCHMARKS.md.
+METHOD_BYTES_PER_VALUE = {"wiener": 128, "wiener-blind": 128, "richardson-lucy": 32}
+CLASSICAL_BYTES_PER_VALUE = 128
 MODEL_BYTES_PER_VALUE = 48
+# Classical methods on images too large for memory run tile by tile: tiles of at most
+# CLASSICAL_TILE pixels, each reading a context margin of CONTEXT_PSF_SIDES PSF sides
+# (at least MIN_CONTEXT pixels) beyond it, blended over TILE_OVERLAP pixels. The image
+# itself, the output and the blending weights stay whole (TILED_BYTES_PER_VALUE).
+CLASSICAL_TILE = 2048
+CONTEXT_PSF_SIDES = 8
+MIN_CONTEXT = 64
+TILE_OVERLAP = 64
+TILED_BYTES_PER_VALUE = 16
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -162,15 +176,40 @@ def build_restorer(args: argparse.Namespace) -> Restorer:
     method = create_method(args.method, **method_options(args))
     psf = None if args.psf is None else parse_psf(args.psf, dtype=torch.float32).to(device)
 
+    per_value = METHOD_BYTES_PER_VALUE.get(args.method, CLASSICAL_BYTES_PER_VALUE)
+
+    def run_method(x: torch.Tensor) -> torch.Tensor:
+        return method(x.to(device=device, dtype=torch.float32), psf).clamp(0.0, 1.0).cpu()
+
     def restore(x: torch.Tensor) -> torch.Tensor:
+        side = 1 if psf is None else max(psf.shape[-2:])
+        tile = classical_tile(x.numel(), per_value, side)
         with torch.inference_mode():
             try:
-                out = method(x.to(device=device, dtype=torch.float32), psf)
+                if tile is None:
+                    return run_method(x)
+                context = max(MIN_CONTEXT, CONTEXT_PSF_SIDES * side)
+                return tiled_apply(run_method, x, tile, TILE_OVERLAP, context=context)
             except ValueError as exc:
                 raise DefocusError(str(exc)) from None
-        return out.clamp(0.0, 1.0).cpu()
 
     return restore
+
+
+def classical_tile(values: int, bytes_per_value: int, psf_side: int) -> int | None:
+    """Tile side for a classical method on an image of ``values`` values, or ``None``.
+
+    ``None`` (the whole image at once) when its estimated peak fits the memory
+    available; otherwise tiles of :data:`CLASSICAL_TILE` pixels (smaller when memory
+    is short) whose context margin covers the restoration's reach.
+    """
+    budget = available_memory()
+    if values * bytes_per_value <= budget:
+        return None
+    context = max(MIN_CONTEXT, CONTEXT_PSF_SIDES * psf_side)
+    spare = max(0, budget - values * TILED_BYTES_PER_VALUE)
+    window = math.isqrt(max(1, spare // (3 * bytes_per_value)))  # tile + context, RGB
+    return max(TILE_OVERLAP + 1, min(CLASSICAL_TILE, window - 2 * context))
 
 
 def plan_outputs(inputs: Sequence[str | Path], output: str | Path, compare: bool = False) -> Plan:
@@ -206,12 +245,21 @@ def plan_outputs(inputs: Sequence[str | Path], output: str | Path, compare: bool
     return Plan(pairs=pairs, infos=infos, folder=pairs[0][1].parent)
 
 
-def check_plan(plan: Plan, psf_shape: tuple[int, int] | None, bytes_per_value: int) -> None:
-    """Refuse inputs smaller than the PSF, or too large for the memory available."""
+def check_plan(
+    plan: Plan, psf_shape: tuple[int, int] | None, bytes_per_value: int, tiled: bool
+) -> None:
+    """Refuse inputs smaller than the PSF, or too large for the memory available.
+
+    With ``tiled`` (classical methods), an image whose whole-image estimate does not
+    fit is processed tile by tile, and only the whole-image buffers must fit.
+    """
     for info in plan.infos:
         if psf_shape is not None:
             check_psf_fits(psf_shape, (info.height, info.width), str(info.path))
-        check_memory(info.values * bytes_per_value, f"{info.path} ({info.describe()} pixels)")
+        needed = info.values * bytes_per_value
+        if tiled and needed > available_memory():
+            needed = info.values * TILED_BYTES_PER_VALUE
+        check_memory(needed, f"{info.path} ({info.describe()} pixels)")
 
 
 def deblur_files(
@@ -223,6 +271,7 @@ def deblur_files(
     psf_shape: tuple[int, int] | None = None,
     bytes_per_value: int = MODEL_BYTES_PER_VALUE,
     reads: Sequence[Path] = (),
+    tiled: bool = False,
 ) -> list[Path]:
     """Restore image files with ``restore`` and write them with their metadata, all or none.
 
@@ -240,6 +289,7 @@ def deblur_files(
             refused.
         bytes_per_value: Estimated peak memory per pixel and channel of one image.
         reads: Other files the command reads (PSF, weights): never written over.
+        tiled: ``restore`` falls back to tiles when a whole image does not fit.
 
     Returns:
         The written files.
@@ -250,7 +300,7 @@ def deblur_files(
     """
     plan = plan_outputs(inputs, output, compare)
     check_outputs(reads=reads, writes=[dst for _, dst in plan.pairs])
-    check_plan(plan, psf_shape, bytes_per_value)
+    check_plan(plan, psf_shape, bytes_per_value, tiled)
     written = []
     with (
         StagedOutputs(plan.folder) as stage,
@@ -299,7 +349,10 @@ def run(args: argparse.Namespace) -> int:
         label=label,
         compare=args.compare,
         psf_shape=None if args.psf is None else tuple(parse_psf(args.psf).shape),
-        bytes_per_value=MODEL_BYTES_PER_VALUE if network else CLASSICAL_BYTES_PER_VALUE,
+        bytes_per_value=MODEL_BYTES_PER_VALUE
+        if network
+        else METHOD_BYTES_PER_VALUE.get(args.method, CLASSICAL_BYTES_PER_VALUE),
         reads=[p for p in (psf_source, model_source) if p is not None],
+        tiled=not network,
     )
     return 0

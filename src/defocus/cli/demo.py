@@ -18,10 +18,12 @@ from defocus.assets import sample_image_path
 from defocus.classical import wiener
 from defocus.cli.output import format_value, stdout_console, table, write_csv
 from defocus.degrade import add_noise, blur, parse_psf
+from defocus.degrade.kernels import psf_file
 from defocus.errors import DefocusError
 from defocus.infer import deblur, resolve_device
 from defocus.infer.compare import side_by_side
 from defocus.io import atomic_path, atomic_write_bytes, quantise, read_image, write_image
+from defocus.io.staging import check_outputs
 from defocus.metrics.base import METRICS as REGISTERED_METRICS
 from defocus.metrics.base import create_metric
 
@@ -130,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
         raise DefocusError(f"{out}: exists and is not a folder")
     device = resolve_device(args.device)
     psf = parse_psf(args.psf)
+    model_file = Path(args.model) if Path(args.model).is_file() else None
+    reads = [p for p in (psf_file(args.psf), model_file) if p is not None and p.is_file()]
+    check_outputs(reads=reads, writes=[out / f for f in FILES])
     reference = quantise(read_image(sample_image_path()).pixels.double(), BIT_DEPTH)
     blurry = degrade(reference, psf, args.noise, args.seed)
     restored = quantise(deblur(blurry.float(), model=args.model, device=device).double(), BIT_DEPTH)

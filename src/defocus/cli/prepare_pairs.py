@@ -18,6 +18,7 @@ from defocus.io import (
     read_image,
     write_image,
 )
+from defocus.io.staging import check_outputs
 
 REPORT_COLUMNS = (
     "name",
@@ -97,12 +98,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         pairs = pair_by_stem(blurry_files, gt_files, ("blurry", "ground-truth"), complete=False)
     out: Path = args.out
-    inputs = {f.resolve() for f in gt_files + blurry_files}
     gt_dir, blurry_dir = out / "gt", out / "blurry"
-    for blurry_path, gt_path in pairs:
-        for target in (gt_dir / gt_path.name, blurry_dir / blurry_path.name):
-            if target.resolve() in inputs:
-                raise DefocusError(f"{target}: output would overwrite an input image")
+    check_outputs(
+        reads=gt_files + blurry_files,
+        writes=[
+            *(gt_dir / gt_path.name for _, gt_path in pairs),
+            *(blurry_dir / blurry_path.name for blurry_path, _ in pairs),
+            out / "report.csv",
+            out / "report.json",
+        ],
+    )
     for folder in (gt_dir, blurry_dir):
         try:
             folder.mkdir(parents=True, exist_ok=True)

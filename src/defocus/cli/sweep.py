@@ -19,6 +19,7 @@ from defocus.bench.sharpening import (
 from defocus.cli.output import progress_bar, stdout_console, table, write_csv
 from defocus.errors import DefocusError
 from defocus.io import atomic_path, read_image
+from defocus.io.staging import check_outputs
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -97,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise DefocusError(f"{out}: exists and is not a folder")
+    check_outputs(reads=[path], writes=[out / f for f in FILES])
 
     with progress_bar("sweep", len(amounts)) as (progress, task):
 
