@@ -153,7 +153,7 @@ def test_classical_method_runs_tiled_when_the_image_does_not_fit_in_memory(tmp_p
     _write(src)
     args = ["deblur", str(src), "--psf", "disk:1.5", "--balance", "0.01", "--device", "cpu"]
     assert main([*args, "-o", str(tmp_path / "whole.png")]) == 0
-    # 30x35 RGB = 3150 values: 128 bytes each needs 403 KB; tiled, 16 bytes each (50 KB)
+    # 30x35 RGB = 3150 values: 128 bytes each needs 403 KB; tiled, 24 bytes each (76 KB)
     monkeypatch.setattr("defocus.cli.deblur.CLASSICAL_TILE", 16)
     monkeypatch.setattr("defocus.cli.deblur.MIN_CONTEXT", 8)
     monkeypatch.setattr("defocus.cli.deblur.TILE_OVERLAP", 4)

@@ -38,3 +38,20 @@ def test_circular_convolve_matches_blur_and_batches():
     torch.testing.assert_close(out, blur(x, k, padding="circular", method="direct"))
     with pytest.raises(ValueError, match="does not fit"):
         psf_to_otf(torch.ones(20, 3), (16, 16))
+
+
+def test_folded_otf_equals_the_circular_operator_of_the_small_domain():
+    g = torch.Generator().manual_seed(5)
+    k = torch.rand(5, 3, generator=g, dtype=torch.float64)
+    x = torch.rand(1, 1, 2, 7, generator=g, dtype=torch.float64)
+    via_otf = torch.fft.ifft2(torch.fft.fft2(x) * psf_to_otf(k, (2, 7), fold=True)).real
+    # reference: the circular convolution written out, taps wrapped modulo the size
+    expected = torch.zeros_like(x)
+    for i in range(5):
+        for j in range(3):
+            shifted = torch.roll(x, shifts=(i - 2, j - 1), dims=(-2, -1))
+            expected += k[i, j] * shifted
+    torch.testing.assert_close(via_otf, expected)
+    laplacian = torch.tensor([[0.0, -1, 0], [-1, 4, -1], [0, -1, 0]], dtype=torch.float64)
+    one_row = psf_to_otf(laplacian, (1, 6), fold=True)
+    torch.testing.assert_close(one_row, psf_to_otf(torch.tensor([[-1.0, 2, -1]]).double(), (1, 6)))

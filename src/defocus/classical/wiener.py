@@ -38,7 +38,7 @@ def regulariser_power(regulariser: str, size: tuple[int, int], like: torch.Tenso
         return torch.ones((), dtype=like.dtype, device=like.device)
     if regulariser == "laplacian":
         laplacian = torch.tensor(LAPLACIAN, dtype=like.dtype, device=like.device)
-        return psf_to_otf(laplacian, size, onesided=True).abs().square()
+        return psf_to_otf(laplacian, size, onesided=True, fold=True).abs().square()
     raise ValueError(f"regulariser must be 'identity' or 'laplacian'; got {regulariser!r}")
 
 

@@ -65,7 +65,7 @@ CLASSICAL_TILE = 2048
 CONTEXT_PSF_SIDES = 8
 MIN_CONTEXT = 64
 TILE_OVERLAP = 64
-TILED_BYTES_PER_VALUE = 16
+TILED_BYTES_PER_VALUE = 24
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

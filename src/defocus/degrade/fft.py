@@ -25,15 +25,20 @@ import torch
 import torch.nn.functional as F
 
 
-def psf_to_otf(psf: torch.Tensor, shape: Sequence[int], *, onesided: bool = False) -> torch.Tensor:
+def psf_to_otf(
+    psf: torch.Tensor, shape: Sequence[int], *, onesided: bool = False, fold: bool = False
+) -> torch.Tensor:
     """Optical transfer function of a PSF centred at the origin, for images of ``shape``.
 
     Args:
         psf: Kernel(s); any leading batch dimensions are kept, so a batch of PSFs
             gives a batch of OTFs that broadcasts against ``(B, C, H, W)`` spectra.
-        shape: ``(H, W)`` of the images the OTF is applied to; must be at least the
-            PSF's size in each dimension.
+        shape: ``(H, W)`` of the images the OTF is applied to; at least the PSF's
+            size in each dimension unless ``fold``.
         onesided: Return the ``rfft2`` half spectrum instead of the full ``fft2``.
+        fold: Fold a PSF larger than ``shape`` onto it (taps landing on the same
+            sample modulo the size add up): the exact circular operator of that size,
+            e.g. the 3x3 Laplacian on a one-row image becomes the 1-D ``[-1, 2, -1]``.
 
     Returns:
         Complex OTF (complex64 for float32 PSFs, complex128 for float64).
@@ -43,14 +48,22 @@ def psf_to_otf(psf: torch.Tensor, shape: Sequence[int], *, onesided: bool = Fals
         ``onesided``.
 
     Raises:
-        ValueError: If the PSF is larger than ``shape``.
+        ValueError: If the PSF is larger than ``shape`` and ``fold`` is false.
     """
     height, width = int(shape[0]), int(shape[1])
     h, w = psf.shape[-2:]
-    if h > height or w > width:
+    if (h > height or w > width) and not fold:
         raise ValueError(f"PSF of size {h}x{w} does not fit in an image of size {height}x{width}")
-    padded = F.pad(psf, (0, width - w, 0, height - h))
-    padded = torch.roll(padded, shifts=(-(h // 2), -(w // 2)), dims=(-2, -1))
+    if h > height or w > width:
+        rows = (torch.arange(h, device=psf.device) - h // 2) % height
+        cols = (torch.arange(w, device=psf.device) - w // 2) % width
+        index = (rows[:, None] * width + cols[None, :]).reshape(-1)
+        flat = psf.new_zeros(*psf.shape[:-2], height * width)
+        flat = flat.index_add(-1, index, psf.reshape(*psf.shape[:-2], h * w))
+        padded = flat.reshape(*psf.shape[:-2], height, width)
+    else:
+        padded = F.pad(psf, (0, width - w, 0, height - h))
+        padded = torch.roll(padded, shifts=(-(h // 2), -(w // 2)), dims=(-2, -1))
     if onesided:
         return torch.fft.rfft2(padded)
     return torch.fft.fft2(padded)
