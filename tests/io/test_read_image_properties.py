@@ -62,6 +62,10 @@ def test_read_image_gives_finite_unit_pixels_or_value_error(tmp_path, sample):
     path = tmp_path / f"x{suffix}"
     path.write_bytes(data)
     try:
+        probe_image(path)  # the header alone: same rule
+    except ValueError as exc:
+        assert str(path) in str(exc)
+    try:
         image = read_image(path)
     except ValueError as exc:
         assert str(path) in str(exc)

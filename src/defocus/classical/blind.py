@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from defocus.classical.operators import check_observation
 from defocus.classical.wiener import onesided_weights, regulariser_power, wiener
 from defocus.degrade.fft import psf_to_otf
 from defocus.degrade.kernels import disk_kernel
@@ -239,6 +240,14 @@ def blind_wiener(
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``.
     """
+    check_observation(y)
+    side = disk_bank(radii, y.dtype).shape[-1]
+    if min(y.shape[-2:]) < side:
+        height, width = y.shape[-2:]
+        raise ValueError(
+            f"image is {width}x{height} pixels; blind deblurring needs at least "
+            f"{side}x{side} (the largest candidate disk)"
+        )
     estimate = estimate_disk_blur(y, radii, balances)
     psfs = disk_bank(radii, y.dtype).to(y.device)[estimate.index]  # (B, S, S)
     return wiener(y, psfs, estimate.balance)

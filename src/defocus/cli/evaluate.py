@@ -7,9 +7,7 @@ import sys
 from pathlib import Path
 
 from defocus.bench.evaluate import DEFAULT_METRICS, evaluate, restorer
-from defocus.bench.plots import metrics_figure, save_figure
 from defocus.bench.protocols import DEFAULT_ROOT, list_protocols, load_cases
-from defocus.bench.tables import mean_table, records_csv, summary_markdown, write_text
 from defocus.cli.output import progress_bar
 from defocus.errors import DefocusError
 from defocus.metrics.base import list_metrics
@@ -63,6 +61,10 @@ def _split(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``evaluate`` command."""
+    # Plotting and statistics load matplotlib and scipy.stats (1.5 s): only when needed.
+    from defocus.bench.plots import metrics_figure, save_figure
+    from defocus.bench.tables import mean_table, records_csv, summary_markdown, write_text
+
     methods = _split(args.methods)
     metrics = _split(args.metrics)
     unknown = [name for name in metrics if name not in list_metrics()]

@@ -210,7 +210,11 @@ def probe_image(path: str | os.PathLike[str]) -> ImageInfo:
         raise _fail(p, "is a folder, not an image file" if p.is_dir() else "no such file")
     with _open(p) as img:
         width, height = img.size
-        if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+        try:
+            orientation = img.getexif().get(0x0112, 1)
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise _fail(p, f"cannot read image ({exc})") from None
+        if orientation in (5, 6, 7, 8):
             width, height = height, width
         grey = img.mode in ("1", "L", "LA", "La", "I", "F") or img.mode.startswith("I;16")
         alpha = img.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in img.info
