@@ -31,6 +31,7 @@ from defocus.bench.protocols import Case
 from defocus.classical import create_method, list_methods
 from defocus.classical.wiener import wiener
 from defocus.errors import DefocusError
+from defocus.infer.precision import Precision, autocast_dtype, network_precision
 from defocus.metrics.base import Metric, create_metric
 
 Restorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -91,12 +92,14 @@ def wiener_oracle(
     return restored, balance
 
 
-def restorer(spec: str) -> Restorer:
+def restorer(spec: str, precision: Precision = "auto") -> Restorer:
     """Build a restorer from a spec (see the module docstring).
 
     Args:
         spec: ``"blurry"``, ``"wiener-oracle"``, a classical method name, or
             ``"model:NAME_OR_PATH"``.
+        precision: Of a network's layers (see :mod:`defocus.infer.precision`);
+            classical methods always run in full precision.
 
     Returns:
         ``restore(blurry, psf) -> restored``. ``"wiener-oracle"`` needs the reference
@@ -118,10 +121,14 @@ def restorer(spec: str) -> Restorer:
         from defocus.infer.loading import load_model
 
         network = load_model(spec.removeprefix("model:"))
+        two_stage = hasattr(network, "prepare") and hasattr(network, "fuse")
+        device = next(network.parameters()).device
+        half = autocast_dtype(precision, device, full_precision_output=two_stage)
 
         def run(blurry: torch.Tensor, psf: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return network(blurry.to(next(network.parameters()).dtype))
+            dtype = next(network.parameters()).dtype
+            with torch.no_grad(), network_precision(half, blurry.device):
+                return network(blurry.to(dtype)).to(dtype)
 
         return run
     if spec in list_methods():

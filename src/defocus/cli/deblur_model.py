@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from defocus.classical import BLIND_METHODS
+from defocus.cli.options import add_precision_argument
 from defocus.errors import DefocusError
 from defocus.infer import AUTO_TILE, deblur, load_model, resolve_device
 from defocus.infer.compare import comparison_figure
@@ -43,6 +44,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--overlap", type=int, default=32, metavar="N", help="tile overlap (default 32)"
     )
+    add_precision_argument(group)
     parser.add_argument(
         "--compare",
         action="store_true",
@@ -66,6 +68,10 @@ def uses_model(args: argparse.Namespace) -> bool:
     if blind or (args.model is None and args.psf is not None):
         if args.tile is not None:
             raise DefocusError("--tile applies to --model only, not to classical methods")
+        if args.precision is not None:
+            raise DefocusError(
+                "--precision applies to networks only; classical methods run in full precision"
+            )
         return False
     if args.psf is not None:
         raise DefocusError("--psf is for the classical --method; a --model deblurs blind")
@@ -87,7 +93,14 @@ def model_restorer(args: argparse.Namespace) -> Callable[[torch.Tensor], torch.T
     network = fold_batchnorm(load_model(args.model or "default")).to(device)
 
     def restore(x: torch.Tensor) -> torch.Tensor:
-        return deblur(x, network, tile=args.tile, overlap=args.overlap, device=device)
+        return deblur(
+            x,
+            network,
+            tile=args.tile,
+            overlap=args.overlap,
+            device=device,
+            precision=args.precision or "auto",
+        )
 
     return restore
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from defocus.bench.evaluate import DEFAULT_METRICS, evaluate, restorer
 from defocus.bench.protocols import DEFAULT_ROOT, list_protocols, load_cases
+from defocus.cli.options import add_precision_argument
 from defocus.cli.output import progress_bar
 from defocus.errors import DefocusError
 from defocus.metrics.base import list_metrics
@@ -31,6 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--protocol", choices=list_protocols(), default="mmsp")
+    add_precision_argument(parser)
     parser.add_argument(
         "--methods",
         required=True,
@@ -81,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise DefocusError(f"{out}: exists and is not a folder")
     baseline = args.baseline if args.baseline in methods else None
-    restorers = {name: restorer(name) for name in methods}  # fail early on bad names
+    precision = args.precision or "auto"
+    restorers = {name: restorer(name, precision) for name in methods}  # fail early
     cases = load_cases(args.protocol, args.data, limit=args.limit)
     if not cases:
         raise DefocusError(f"{args.data}: no test images found")

@@ -6,6 +6,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from defocus.infer.precision import PRECISIONS
+
 
 def number(minimum: float = -math.inf, *, above: bool = False) -> Callable[[str], float]:
     """An ``argparse`` type: a finite float ``>= minimum`` (``> minimum`` when ``above``).
@@ -44,3 +46,16 @@ def count(minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def add_precision_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--precision auto|fp32|bf16|fp16`` of the networks (see :mod:`defocus.infer.precision`)."""
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="network arithmetic: auto (default) = bfloat16 autocast for the default "
+        "model's U-Net on CPUs with native bfloat16 units and on CUDA, float32 elsewhere "
+        "and for single-stage networks (whose output bfloat16 would limit to ~8 bits); "
+        "fp32 = float32 throughout; the blur estimate and Wiener stages always run in "
+        "full precision",
+    )
