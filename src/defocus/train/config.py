@@ -123,8 +123,13 @@ class TrainConfig:
     Attributes:
         batch_size: Crops per optimiser step, summed over all processes.
         grad_clip: Clip the global gradient norm to this value (0 = no clipping).
-        amp: Mixed precision (float16 autocast and gradient scaling); CUDA only,
-            ignored on CPU.
+        amp: Mixed precision on CUDA (float16 autocast and gradient scaling) when
+            ``precision`` is ``"auto"``.
+        precision: Arithmetic of the network's layers: ``"auto"`` (CUDA: float16 with
+            gradient scaling when ``amp``; CPU: bfloat16 autocast where the CPU has
+            native bfloat16 units, float32 elsewhere), ``"fp32"``, ``"bf16"``
+            (autocast, no scaling needed) or ``"fp16"`` (autocast with gradient
+            scaling). Losses, optimiser and weights stay in float32.
         seed: Seeds initialisation, data order and degradations.
         val_every: Validate every this many steps and at the end of a stage (0 = never).
         checkpoint_every: Checkpoint every this many steps and at the end of a stage.
@@ -145,6 +150,7 @@ class TrainConfig:
     batch_size: int = 32
     grad_clip: float = 0.0
     amp: bool = True
+    precision: str = "auto"
     seed: int = 0
     val_every: int = 1000
     checkpoint_every: int = 1000
@@ -200,6 +206,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "optim.name": ("adam", "adamw"),
     "schedule.name": ("cosine", "step", "constant"),
     "train.device": ("auto", "cpu", "cuda"),
+    "train.precision": ("auto", "fp32", "bf16", "fp16"),
     "stages.init": ("auto", "previous_best", "previous_last", "model"),
 }
 

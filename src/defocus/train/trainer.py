@@ -30,13 +30,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from defocus.errors import DefocusError
+from defocus.infer.precision import autocast_dtype
 from defocus.io import atomic_write_bytes
 from defocus.metrics.base import create_metric
 from defocus.models import create_model
 from defocus.models.registry import check_state_dict
 from defocus.train import distributed
 from defocus.train.checkpoint import CheckpointDir, capture_rng, checkpoint_name, restore_rng
-from defocus.train.config import Config, StageConfig, config_to_dict
+from defocus.train.config import Config, StageConfig, TrainConfig, config_to_dict
 from defocus.train.data import ValidationPair, build_training_data, build_validation_pairs
 from defocus.train.losses import build_stage_loss, stage_terms
 from defocus.train.runlog import RunLog
@@ -99,6 +100,16 @@ class _StageState:
 RESUME_KEYS = ("step", "optimizer", "scaler", "rng", "best", "running", "running_steps")
 
 
+def training_dtype(settings: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype of the network's layers in training (``None``: float32).
+
+    See :attr:`defocus.train.config.TrainConfig.precision`.
+    """
+    if settings.precision == "auto" and device.type == "cuda":
+        return torch.float16 if settings.amp else None
+    return autocast_dtype(settings.precision, device)
+
+
 def existing_run(out: Path) -> Path | None:
     """A checkpoint pointer showing that ``out`` already holds a run, or ``None``."""
     return next(iter(sorted(out.glob("*/checkpoints/latest"))), None)
@@ -157,7 +168,8 @@ class Trainer:
             )
         self.context = context or distributed.setup(config.train.device)
         self.device = self.context.device
-        self.amp = config.train.amp and self.device.type == "cuda"
+        self.half = training_dtype(config.train, self.device)
+        self.scaled = self.half is torch.float16  # bfloat16 needs no gradient scaling
         _seed_everything(config.train.seed)
         model_config = config.model
         self.model = create_model(
@@ -270,7 +282,7 @@ class Trainer:
                 ["step", "lr", "loss", *term_names, "crops_per_s", *metric_columns],
             ),
             optimizer=self._optimizer(peak),
-            scaler=torch.amp.GradScaler("cuda", enabled=self.amp),
+            scaler=torch.amp.GradScaler(self.device.type, enabled=self.scaled),
             loss_fn=build_stage_loss(stage).to(self.device),
             term_names=term_names,
             metric_columns=metric_columns,
@@ -375,7 +387,9 @@ class Trainer:
             group["lr"] = lr
         blurry = blurry.to(self.device, non_blocking=True)
         sharp = sharp.to(self.device, non_blocking=True)
-        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+        with torch.autocast(
+            self.device.type, dtype=self.half or torch.float32, enabled=self.half is not None
+        ):
             restored = network(blurry)
         total, terms = state.loss_fn(restored.float(), sharp)
         state.optimizer.zero_grad(set_to_none=True)
