@@ -42,8 +42,10 @@ def test_methods_refuse_nan_empty_and_small_images(name):
 
 
 def test_blur_refuses_integer_and_empty_images():
-    with pytest.raises(TypeError, match="floating-point"):
+    with pytest.raises(ValueError, match="floating-point"):
         blur((Y * 255).to(torch.uint8), "disk:1")
+    with pytest.raises(TypeError, match="Tensor"):
+        blur(Y.numpy(), "disk:1")
     with pytest.raises(ValueError, match="empty"):
         blur(Y[:0], "disk:1")
     with pytest.raises(ValueError, match="NaN"):

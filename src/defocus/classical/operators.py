@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from defocus.checks import check_batch
 from defocus.degrade.blur import PADDINGS, Padding, blur, pad_image
 from defocus.degrade.fft import fast_size, psf_to_otf
 
@@ -262,7 +263,7 @@ class BlurOperator:
 
 
 def check_observation(y: object, psf_shape: tuple[int, ...] | None = None) -> None:
-    """Validate the blurry images given to a deblurring method.
+    """Validate the blurry images given to a deblurring method (see :func:`check_batch`).
 
     Args:
         y: The images.
@@ -270,23 +271,11 @@ def check_observation(y: object, psf_shape: tuple[int, ...] | None = None) -> No
             not exceed the image's.
 
     Raises:
-        TypeError: If ``y`` is not a floating-point tensor.
-        ValueError: If it is not ``(B, C, H, W)``, is empty, holds NaN or infinite
-            values, or is smaller than the PSF.
+        TypeError: If ``y`` is not a tensor.
+        ValueError: If it is not a floating-point ``(B, C, H, W)`` batch, is empty,
+            holds NaN or infinite values, or is smaller than the PSF.
     """
-    if not isinstance(y, torch.Tensor) or not y.is_floating_point():
-        kind = y.dtype if isinstance(y, torch.Tensor) else type(y).__name__
-        raise TypeError(f"expected a floating-point (B, C, H, W) tensor, got {kind}")
-    if y.ndim != 4:
-        raise ValueError(f"expected (B, C, H, W) images, got shape {tuple(y.shape)}")
-    if y.numel() == 0:
-        raise ValueError(f"empty batch of images, shape {tuple(y.shape)}")
-    if not bool(torch.isfinite(y).all()):
-        raise ValueError("images contain NaN or infinite values")
-    if psf_shape is not None:
-        (h, w), (height, width) = psf_shape[-2:], y.shape[-2:]
-        if h > height or w > width:
-            raise ValueError(f"image is {width}x{height} pixels, smaller than the {w}x{h} PSF")
+    check_batch(y, finite=True, psf_shape=psf_shape)
 
 
 def check_positive(name: str, value: float | torch.Tensor) -> None:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from defocus.checks import check_batch
 from defocus.degrade.fft import circular_convolve, fast_size
 from defocus.degrade.kernels import parse_psf
 
@@ -156,19 +157,14 @@ def blur(
         The blurred images, same dtype and device as ``x``.
 
     Raises:
-        TypeError: If ``x`` is not a floating-point tensor.
-        ValueError: If ``x`` is not 4-D or empty, or the PSF does not fit it.
+        TypeError: If ``x`` is not a tensor.
+        ValueError: If ``x`` is not a floating-point, non-empty 4-D batch, or the PSF
+            does not fit it.
 
     Shape:
         ``x``: ``(B, C, H, W)`` -> ``(B, C, H, W)``.
     """
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        kind = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
-        raise TypeError(f"blur expects a floating-point tensor in [0, 1], got {kind}")
-    if x.ndim != 4:
-        raise ValueError(f"expected a (B, C, H, W) tensor, got shape {tuple(x.shape)}")
-    if x.numel() == 0:
-        raise ValueError(f"cannot blur an empty batch of shape {tuple(x.shape)}")
+    check_batch(x, finite=False)
     k = as_psf_tensor(psf, x)
     h, w = k.shape[-2:]
     fits = h // 2 < x.shape[-2] and w // 2 < x.shape[-1]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import typing
 from typing import ClassVar
 
-import torch
 from torch import nn
 
+from defocus.checks import check_batch
 from defocus.registry import Registry
 
 
@@ -61,25 +60,15 @@ def check_images(*images: object, finite: bool = True) -> None:
         ValueError: If an image is not floating-point, shapes, dtypes or devices
             differ, a batch is empty, or (``finite``) an image holds NaN or infinity.
     """
-    for x in images:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected torch.Tensor images, got {type(x).__name__}")
-    tensors = typing.cast(tuple[torch.Tensor, ...], images)
+    tensors = [check_batch(x, finite=False) for x in images]
     first = tensors[0]
     for x in tensors:
-        if x.ndim != 4:
-            raise ValueError(f"expected (B, C, H, W) images, got shape {tuple(x.shape)}")
-        if not x.is_floating_point():
-            raise ValueError(f"expected a floating-point image in [0, 1], got {x.dtype}")
         if x.shape != first.shape:
             raise ValueError(f"image shapes differ: {tuple(first.shape)} vs {tuple(x.shape)}")
         if x.dtype != first.dtype:
             raise ValueError(f"image dtypes differ: {first.dtype} vs {x.dtype}; cast them to one")
         if x.device != first.device:
             raise ValueError(f"images are on different devices: {first.device} vs {x.device}")
-    if first.numel() == 0:
-        raise ValueError(f"empty batch of images, shape {tuple(first.shape)}")
     if finite:
         for x in tensors:
-            if not bool(torch.isfinite(x).all()):
-                raise ValueError("image contains NaN or infinite values")
+            check_batch(x, finite=True)
