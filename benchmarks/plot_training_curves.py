@@ -42,9 +42,10 @@ def main() -> None:
     for run in args.runs:
         stage, rows = read_log(run, args.stage)
         left.plot(*series(rows, "loss"), label=run.name, linewidth=1)
-        steps, psnr = series(rows, "psnr")
+        steps, psnr = series(rows, "val_psnr")
         right.plot(steps, psnr, marker="o", markersize=3, label=run.name)
-        finals = {k: series(rows, k)[1][-1] for k in ("psnr", "ssim", "q") if series(rows, k)[1]}
+        keys = ("val_psnr", "val_ssim", "val_q")
+        finals = {k: round(series(rows, k)[1][-1], 4) for k in keys if series(rows, k)[1]}
         speed = [v for v in series(rows, "crops_per_s")[1] if v > 0]
         rate = f", median {sorted(speed)[len(speed) // 2]:.1f} crops/s" if speed else ""
         print(f"{run}: {stage} final validation {finals}{rate}")
