@@ -3,8 +3,9 @@
 One training step = forward, L1 loss, backward and an Adam update on a batch of
 random 128x128 luma crops blurred by a disk of radius 3 px (data loading is not
 included: the synthetic dataset is benchmarked separately and is much faster). The
-median of a few timed steps after one warm-up step is reported, with each model's ratio to ARKNet measured in the
-same run (list ARKNet first), and the process's peak resident memory so far. With
+median of a few timed steps after one warm-up step is reported, with each model's
+ratio to ARKNet measured in the same run (list ARKNet first), and the process's peak
+resident memory so far. With
 ``--precision bf16`` (or ``fp16``) each model is also timed under autocast, as the
 trainer runs it (``train.precision``), with the speed-up over its float32 step.
 
