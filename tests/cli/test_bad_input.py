@@ -394,6 +394,18 @@ CASES = [
         "degrade-output-with-extension",
         lambda d: ["degrade", str(photo(d / "a.png")), "-o", str(d / "x.txt")],
     ),
+    Case("degrade-negative-seed", _with_image("degrade", "--noise", "0.01", "--seed", "-1")),
+    Case(
+        "sweep-absurd-amount",
+        lambda d: [
+            "sweep",
+            str(photo(d / "a.png", (40, 40))),
+            "--amounts",
+            "0,1e308",
+            "--out",
+            str(d / "sw"),
+        ],
+    ),
     # argument errors are one line too
     Case("argparse-unknown-option", lambda d: ["score", str(photo(d / "a.png")), "--bogus"]),
     Case(

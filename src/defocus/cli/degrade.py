@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from defocus.cli.options import number
+from defocus.cli.options import count, number
 from defocus.cli.output import progress_bar, stderr_console, write_json
 from defocus.degrade import add_noise, blur, parse_psf
 from defocus.degrade.blur import PADDINGS
@@ -66,7 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="add shot noise too: photon count at white (e.g. 1000)",
     )
-    parser.add_argument("--seed", type=int, default=None, help="noise seed (default: random)")
+    parser.add_argument(
+        "--seed", type=count(0), default=None, help="noise seed, an integer >= 0 (default: random)"
+    )
     parser.add_argument(
         "--padding", choices=PADDINGS, default="reflect", help="border rule (default reflect)"
     )

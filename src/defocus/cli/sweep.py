@@ -19,7 +19,7 @@ from defocus.bench.sharpening import (
 from defocus.cli.output import progress_bar, stdout_console, table, write_csv
 from defocus.errors import DefocusError
 from defocus.io import atomic_path, read_image
-from defocus.io.staging import check_outputs
+from defocus.io.staging import StagedOutputs, check_outputs
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -63,6 +63,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+# Unsharp-mask amounts beyond this are meaningless (the papers' sweeps stop at 13.8).
+MAX_AMOUNT = 1000.0
+
+
 def parse_amounts(text: str) -> list[float]:
     """Parse ``"0,0.4,0.8"`` into distinct finite non-negative floats.
 
@@ -77,6 +81,8 @@ def parse_amounts(text: str) -> list[float]:
             raise DefocusError(f"--amounts: {item.strip()!r} is not a number") from None
         if not math.isfinite(value) or value < 0:
             raise DefocusError(f"--amounts: {item.strip()!r} must be a finite number >= 0")
+        if value > MAX_AMOUNT:
+            raise DefocusError(f"--amounts: {item.strip()!r} is above the maximum {MAX_AMOUNT:g}")
         amounts.append(value)
     if len(set(amounts)) != len(amounts):
         raise DefocusError("--amounts: an amount is repeated")
@@ -113,15 +119,12 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise DefocusError(f"{path}: {exc}") from None
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DefocusError(f"{out}: cannot create folder ({exc.strerror or exc})") from None
     rows = result.rows()
-    write_csv(out / FILES[0], ["amount", *SWEEP_METRICS], rows)
     title = f"Unsharp-mask sweep of {path.name} (radius {args.radius:g})"
-    _save_figure(out / FILES[1], plot_sweep(result, title))
-    _save_figure(out / FILES[2], contact_sheet(result))
+    with StagedOutputs(out, parents=True) as stage:  # the three files together or none
+        write_csv(stage.staged(out / FILES[0]), ["amount", *SWEEP_METRICS], rows)
+        _save_figure(stage.staged(out / FILES[1]), plot_sweep(result, title))
+        _save_figure(stage.staged(out / FILES[2]), contact_sheet(result))
 
     columns = [("amount", "γ"), *((n, LABELS[n]) for n in SWEEP_METRICS)]
     digits = {"amount": 2, "psnr": 2, "omega": 2}

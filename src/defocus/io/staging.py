@@ -87,29 +87,35 @@ class StagedOutputs:
     the destination folder, if this created it and nothing else was put there).
 
     Args:
-        folder: Destination folder of every output (created if missing; its parent
-            must exist).
+        folder: Destination folder of every output (created if missing).
+        parents: Also create missing parent folders (removed again on failure);
+            otherwise the parent must exist.
 
     Example:
         >>> with StagedOutputs(out) as stage:  # doctest: +SKIP
         ...     write_image(stage.staged(out / "a.png"), pixels)
     """
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    def __init__(self, folder: str | os.PathLike[str], parents: bool = False) -> None:
         self.folder = Path(folder)
-        self._created = False
+        self.parents = parents
+        self._created: list[Path] = []  # folders this made, innermost first
         self._staging: Path | None = None
         self._files: list[Path] = []
 
     def __enter__(self) -> StagedOutputs:
-        if not self.folder.is_dir():
+        missing = [self.folder] if not self.folder.is_dir() else []
+        if missing and self.parents:
+            missing += [p for p in self.folder.parents if not p.exists()]
+        for folder in reversed(missing):
             try:
-                self.folder.mkdir()
+                folder.mkdir()
             except OSError as exc:
+                self._remove_folder()
                 raise DefocusError(
-                    f"{self.folder}: cannot create folder ({exc.strerror or exc})"
+                    f"{folder}: cannot create folder ({exc.strerror or exc})"
                 ) from None
-            self._created = True
+            self._created.insert(0, folder)
         try:
             self._staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.folder))
         except OSError as exc:
@@ -148,8 +154,8 @@ class StagedOutputs:
                 self._remove_folder()
 
     def _remove_folder(self) -> None:
-        if self._created:
+        for folder in self._created:
             try:
-                self.folder.rmdir()
+                folder.rmdir()
             except OSError:
-                pass  # not empty: someone else wrote there meanwhile; leave it
+                return  # not empty: someone else wrote there meanwhile; leave it
