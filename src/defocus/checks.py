@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from defocus.limits import check_psf_fits
+
 
 def check_batch(
     x: object, *, finite: bool = True, psf_shape: tuple[int, ...] | None = None
@@ -35,7 +37,5 @@ def check_batch(
     if finite and not bool(torch.isfinite(x).all()):
         raise ValueError("image contains NaN or infinite values")
     if psf_shape is not None:
-        (h, w), (height, width) = psf_shape[-2:], x.shape[-2:]
-        if h > height or w > width:
-            raise ValueError(f"image is {width}x{height} pixels, smaller than the {w}x{h} PSF")
+        check_psf_fits(psf_shape, tuple(x.shape))
     return x

@@ -40,22 +40,23 @@ def check_psf_side(side: int, what: str) -> None:
         )
 
 
-def check_psf_fits(psf_shape: tuple[int, int], image_shape: tuple[int, int], source: str) -> None:
+def check_psf_fits(
+    psf_shape: tuple[int, ...], image_shape: tuple[int, ...], source: str | None = None
+) -> None:
     """Refuse a PSF taller or wider than the image.
 
     Args:
-        psf_shape: ``(h, w)`` of the kernel.
-        image_shape: ``(H, W)`` of the image as the user sees it.
-        source: The image file (or a description), for the message.
+        psf_shape: Shape of the kernel(s); the last two sizes are ``(h, w)``.
+        image_shape: Shape of the image(s) as the user sees them; last two ``(H, W)``.
+        source: The image file, named at the start of the message when given.
 
     Raises:
         DefocusError: Reporting both sizes as ``WIDTHxHEIGHT``.
     """
-    (h, w), (height, width) = psf_shape, image_shape
+    (h, w), (height, width) = psf_shape[-2:], image_shape[-2:]
     if h > height or w > width:
-        raise DefocusError(
-            f"{source}: image is {width}x{height} pixels, smaller than the {w}x{h} PSF"
-        )
+        where = f"{source}: " if source else ""
+        raise DefocusError(f"{where}image is {width}x{height} pixels, smaller than the {w}x{h} PSF")
 
 
 def check_iterations(iterations: int) -> int:

@@ -118,12 +118,12 @@ def restorer(spec: str, precision: Precision = "auto") -> Restorer:
         oracle.needs_reference = True  # type: ignore[attr-defined]
         return oracle  # type: ignore[return-value]
     if spec.startswith("model:"):
+        from defocus.infer.deblur import is_two_stage
         from defocus.infer.loading import load_model
 
         network = load_model(spec.removeprefix("model:"))
-        two_stage = hasattr(network, "prepare") and hasattr(network, "fuse")
         device = next(network.parameters()).device
-        half = autocast_dtype(precision, device, full_precision_output=two_stage)
+        half = autocast_dtype(precision, device, full_precision_output=is_two_stage(network))
 
         def run(blurry: torch.Tensor, psf: torch.Tensor) -> torch.Tensor:
             dtype = next(network.parameters()).dtype

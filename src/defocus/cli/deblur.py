@@ -1,9 +1,10 @@
 """``defocus deblur``: remove blur from image files with a known PSF (classical methods).
 
 The file handling (inputs, output naming, safety checks, metadata, progress) lives in
-:func:`deblur_files`, which takes any ``restore(tensor) -> tensor`` callable, so other
-restoration back-ends (learned models) plug into the same command as one more branch
-of :func:`build_restorer`.
+:func:`deblur_files`, which takes any :class:`Restoration` (a ``restore(tensor) ->
+tensor`` callable plus what it reads and needs), so other restoration back-ends
+(learned models) plug into the same command as one more branch of
+:func:`build_restorer`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from defocus.io import (
     write_image,
 )
 from defocus.io.staging import StagedOutputs, check_new_folder, check_outputs
-from defocus.limits import MAX_ITERATIONS, available_memory, check_memory, check_psf_fits
+from defocus.limits import MAX_ITERATIONS, available_memory, check_psf_fits
 
 Restorer = Callable[[torch.Tensor], torch.Tensor]
 
@@ -164,55 +165,97 @@ class Plan:
 
     pairs: list[tuple[Path, Path]]
     infos: list[ImageInfo]
-    folder: Path
+
+    @property
+    def folder(self) -> Path:
+        """The folder every output is written to."""
+        return self.pairs[0][1].parent
 
 
-def build_restorer(args: argparse.Namespace) -> Restorer:
-    """The ``restore(x) -> x`` function the options ask for (``(1, C, H, W)`` in [0, 1])."""
+@dataclass
+class Restoration:
+    """A restorer and what the file handling must know about it.
+
+    Attributes:
+        restore: Maps a ``(1, C, H, W)`` float32 CPU batch in ``[0, 1]`` (``C`` = 1 or
+            3) to a restored batch of the same shape.
+        label: Progress-bar label (and caption of the result in comparisons).
+        psf_shape: The PSF's ``(h, w)`` when the method uses one: smaller images are
+            refused.
+        bytes_per_value: Estimated peak memory per pixel and channel of one image.
+        reads: Other files the restorer reads (PSF, weights): never written over.
+        tiled: ``restore`` falls back to tiles when a whole image does not fit, so only
+            the whole-image buffers (:data:`TILED_BYTES_PER_VALUE`) must fit.
+    """
+
+    restore: Restorer
+    label: str = "deblur"
+    psf_shape: tuple[int, int] | None = None
+    bytes_per_value: int = MODEL_BYTES_PER_VALUE
+    reads: Sequence[Path] = ()
+    tiled: bool = False
+
+
+def build_restorer(args: argparse.Namespace) -> Restoration:
+    """The restoration the options ask for: a network, or a classical method."""
     if uses_model(args):
-        return model_restorer(args)
+        model_file = Path(args.model) if args.model and Path(args.model).is_file() else None
+        return Restoration(
+            model_restorer(args), model_label(args), reads=[model_file] if model_file else []
+        )
     args.method = args.method or DEFAULT_METHOD
     device = resolve_device(args.device)
     method = create_method(args.method, **method_options(args))
     psf = None if args.psf is None else parse_psf(args.psf, dtype=torch.float32).to(device)
-
     per_value = METHOD_BYTES_PER_VALUE.get(args.method, CLASSICAL_BYTES_PER_VALUE)
+    side = 1 if psf is None else max(psf.shape[-2:])
+    context = max(MIN_CONTEXT, CONTEXT_PSF_SIDES * side)
 
     def run_method(x: torch.Tensor) -> torch.Tensor:
         return method(x.to(device=device, dtype=torch.float32), psf).clamp(0.0, 1.0).cpu()
 
     def restore(x: torch.Tensor) -> torch.Tensor:
-        side = 1 if psf is None else max(psf.shape[-2:])
-        tile = classical_tile(x.numel(), per_value, side)
+        tile = classical_tile(x.numel(), per_value, context)
         with torch.inference_mode():
             try:
                 if tile is None:
                     return run_method(x)
-                context = max(MIN_CONTEXT, CONTEXT_PSF_SIDES * side)
                 return tiled_apply(run_method, x, tile, TILE_OVERLAP, context=context)
             except ValueError as exc:
                 raise DefocusError(str(exc)) from None
 
-    return restore
+    psf_source = None if args.psf is None else psf_file(args.psf)
+    return Restoration(
+        restore,
+        args.method,
+        psf_shape=None if psf is None else (int(psf.shape[-2]), int(psf.shape[-1])),
+        bytes_per_value=per_value,
+        reads=[psf_source] if psf_source else [],
+        tiled=True,
+    )
 
 
-def classical_tile(values: int, bytes_per_value: int, psf_side: int) -> int | None:
+def classical_tile(values: int, bytes_per_value: int, context: int) -> int | None:
     """Tile side for a classical method on an image of ``values`` values, or ``None``.
 
     ``None`` (the whole image at once) when its estimated peak fits the memory
     available; otherwise tiles of :data:`CLASSICAL_TILE` pixels (smaller when memory
-    is short) whose context margin covers the restoration's reach.
+    is short), each read with ``context`` pixels of margin.
     """
     budget = available_memory()
     if values * bytes_per_value <= budget:
         return None
-    context = max(MIN_CONTEXT, CONTEXT_PSF_SIDES * psf_side)
     spare = max(0, budget - values * TILED_BYTES_PER_VALUE)
     window = math.isqrt(max(1, spare // (3 * bytes_per_value)))  # tile + context, RGB
     return max(TILE_OVERLAP + 1, min(CLASSICAL_TILE, window - 2 * context))
 
 
-def plan_outputs(inputs: Sequence[str | Path], output: str | Path, compare: bool = False) -> Plan:
+def plan_outputs(
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    compare: bool = False,
+    reads: Sequence[Path] = (),
+) -> Plan:
     """Pair every input image with its output path and check the plan is safe.
 
     Args:
@@ -220,6 +263,7 @@ def plan_outputs(inputs: Sequence[str | Path], output: str | Path, compare: bool
         output: A file (one input image, image extension) or a folder (created when
             missing if its parent exists and its name has no extension).
         compare: Whether a comparison figure is written beside each output.
+        reads: Other files the command reads (PSF, weights).
 
     Returns:
         The plan, with every input's header read.
@@ -241,37 +285,30 @@ def plan_outputs(inputs: Sequence[str | Path], output: str | Path, compare: bool
     infos = [probe_image(f) for f in files]
     outputs = [dst for _, dst in pairs]
     figures = [comparison_path(dst) for dst in outputs] if compare else []
-    check_outputs(reads=files, writes=outputs + figures)
-    return Plan(pairs=pairs, infos=infos, folder=pairs[0][1].parent)
+    check_outputs(reads=[*files, *reads], writes=outputs + figures)
+    return Plan(pairs=pairs, infos=infos)
 
 
-def check_plan(
-    plan: Plan, psf_shape: tuple[int, int] | None, bytes_per_value: int, tiled: bool
-) -> None:
+def check_plan(plan: Plan, restoration: Restoration) -> None:
     """Refuse inputs smaller than the PSF, or too large for the memory available.
 
-    With ``tiled`` (classical methods), an image whose whole-image estimate does not
-    fit is processed tile by tile, and only the whole-image buffers must fit.
+    For a tiled restoration, an image whose whole-image estimate does not fit is
+    processed tile by tile, and only the whole-image buffers must fit.
     """
     for info in plan.infos:
-        if psf_shape is not None:
-            check_psf_fits(psf_shape, (info.height, info.width), str(info.path))
-        needed = info.values * bytes_per_value
-        if tiled and needed > available_memory():
-            needed = info.values * TILED_BYTES_PER_VALUE
-        check_memory(needed, f"{info.path} ({info.describe()} pixels)")
+        if restoration.psf_shape is not None:
+            check_psf_fits(restoration.psf_shape, (info.height, info.width), str(info.path))
+        per_value = restoration.bytes_per_value
+        if restoration.tiled and info.values * per_value > available_memory():
+            per_value = TILED_BYTES_PER_VALUE
+        info.check_memory(per_value)
 
 
 def deblur_files(
     inputs: Sequence[str | Path],
     output: str | Path,
-    restore: Restorer,
-    label: str = "deblur",
+    restoration: Restoration,
     compare: bool = False,
-    psf_shape: tuple[int, int] | None = None,
-    bytes_per_value: int = MODEL_BYTES_PER_VALUE,
-    reads: Sequence[Path] = (),
-    tiled: bool = False,
 ) -> list[Path]:
     """Restore image files with ``restore`` and write them with their metadata, all or none.
 
@@ -281,15 +318,8 @@ def deblur_files(
     Args:
         inputs: Image files or folders.
         output: Output file or folder (see :func:`plan_outputs`).
-        restore: Maps a ``(1, C, H, W)`` float32 CPU batch in ``[0, 1]`` (``C`` = 1 or
-            3) to a restored batch of the same shape.
-        label: Progress-bar label (and caption of the result in comparisons).
+        restoration: The restorer and its needs (see :class:`Restoration`).
         compare: Also write a before/after figure beside each output.
-        psf_shape: The PSF's ``(h, w)`` when the method uses one: smaller images are
-            refused.
-        bytes_per_value: Estimated peak memory per pixel and channel of one image.
-        reads: Other files the command reads (PSF, weights): never written over.
-        tiled: ``restore`` falls back to tiles when a whole image does not fit.
 
     Returns:
         The written files.
@@ -298,22 +328,17 @@ def deblur_files(
         DefocusError: For unreadable inputs or an unsafe output plan (before writing),
             or a failure on any image (then nothing is written).
     """
-    plan = plan_outputs(inputs, output, compare)
-    check_outputs(reads=reads, writes=[dst for _, dst in plan.pairs])
-    check_plan(plan, psf_shape, bytes_per_value, tiled)
+    plan = plan_outputs(inputs, output, compare, restoration.reads)
+    check_plan(plan, restoration)
+    label = restoration.label
     written = []
-    with (
-        StagedOutputs(plan.folder) as stage,
-        progress_bar(label, len(plan.pairs)) as (
-            progress,
-            task,
-        ),
-    ):
+    with StagedOutputs(plan.folder) as stage, progress_bar(label, len(plan.pairs)) as bar:
+        progress, task = bar
         for src, dst in plan.pairs:
             progress.update(task, description=src.name)
             image = read_image(src)
             try:
-                restored = restore(image.pixels[None])[0]
+                restored = restoration.restore(image.pixels[None])[0]
             except DefocusError as exc:
                 raise DefocusError(f"{src}: {exc}") from None
             write_image(
@@ -335,24 +360,5 @@ def deblur_files(
 
 def run(args: argparse.Namespace) -> int:
     """Run ``defocus deblur``."""
-    restore = build_restorer(args)
-    network = uses_model(args)
-    label = model_label(args) if network else args.method
-    psf_source = None if args.psf is None else psf_file(args.psf)
-    model_source = (
-        Path(args.model) if network and args.model and Path(args.model).is_file() else None
-    )
-    deblur_files(
-        args.inputs,
-        args.output,
-        restore,
-        label=label,
-        compare=args.compare,
-        psf_shape=None if args.psf is None else tuple(parse_psf(args.psf).shape),
-        bytes_per_value=MODEL_BYTES_PER_VALUE
-        if network
-        else METHOD_BYTES_PER_VALUE.get(args.method, CLASSICAL_BYTES_PER_VALUE),
-        reads=[p for p in (psf_source, model_source) if p is not None],
-        tiled=not network,
-    )
+    deblur_files(args.inputs, args.output, build_restorer(args), compare=args.compare)
     return 0

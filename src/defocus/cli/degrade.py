@@ -18,7 +18,7 @@ from defocus.degrade.kernels import psf_file
 from defocus.errors import DefocusError
 from defocus.io import atomic_write_bytes, list_images, probe_image, read_image, write_image
 from defocus.io.staging import StagedOutputs, check_new_folder, check_outputs
-from defocus.limits import MAX_PSF_SIDE, check_memory, check_psf_fits
+from defocus.limits import MAX_PSF_SIDE, check_psf_fits
 
 PSF_FILE = "psf.npy"
 SIDECAR_FILE = "degrade.json"
@@ -96,10 +96,7 @@ def _check_inputs(jobs: list[tuple[Path, Path]], psf: torch.Tensor, poisson: boo
     for source, _ in jobs:
         info = probe_image(source)
         check_psf_fits(tuple(psf.shape), (info.height, info.width), str(source))
-        check_memory(
-            info.values * per_value,
-            f"{source} ({info.describe()} pixels)",
-        )
+        info.check_memory(per_value)
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

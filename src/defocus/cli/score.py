@@ -20,7 +20,6 @@ from defocus.cli.output import (
 from defocus.errors import DefocusError
 from defocus.io import list_images, match_paths, probe_image, quantise, read_image
 from defocus.io.staging import check_outputs
-from defocus.limits import check_memory
 
 # Importing from ``defocus.metrics`` runs its ``__init__``, which registers every metric.
 from defocus.metrics.base import METRICS, Metric, create_metric, list_metrics
@@ -236,8 +235,7 @@ def run(args: argparse.Namespace) -> int:
         for job in jobs:
             check_report_name(job["restored"])
     for job in jobs:
-        info = probe_image(job["restored"])
-        check_memory(info.values * BYTES_PER_VALUE, f"{info.path} ({info.describe()} pixels)")
+        probe_image(job["restored"]).check_memory(BYTES_PER_VALUE)
     metrics = {n: create_metric(n).to(device=device, dtype=dtype).eval() for n in names}
 
     notes = stderr_console()

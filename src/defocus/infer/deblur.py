@@ -114,6 +114,11 @@ def model_output(model: nn.Module, out: torch.Tensor, x: torch.Tensor) -> torch.
     return out
 
 
+def is_two_stage(model: nn.Module) -> bool:
+    """Whether ``model`` splits into a global ``prepare`` and a local ``fuse`` stage."""
+    return hasattr(model, "prepare") and hasattr(model, "fuse")
+
+
 def colour_restorer(
     model: nn.Module, device: torch.device, home: torch.device, half: torch.dtype | None = None
 ) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -235,7 +240,7 @@ def deblur(
         )
     target = resolve_device(device)
     network = fold_batchnorm(load_model(model)).to(target)
-    two_stage = hasattr(network, "prepare") and hasattr(network, "fuse")
+    two_stage = is_two_stage(network)
     half = autocast_dtype(precision, target, full_precision_output=two_stage)
     multiple = int(getattr(network, "multiple", DEFAULT_MULTIPLE))
     side = auto_tile(height, width, tile)

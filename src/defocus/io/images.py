@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from defocus.errors import DefocusError
 from defocus.io.atomic import atomic_write_bytes
+from defocus.limits import check_memory
 
 # Formats whose 16-bit colour variants Pillow silently reduces to 8 bits.
 _CV2_HIGH_DEPTH = {".png", ".tif", ".tiff"}
@@ -168,14 +169,15 @@ class ImageInfo:
         """Pixels times channels, alpha included: what memory estimates scale with."""
         return self.height * self.width * (self.channels + self.alpha)
 
-    @property
-    def pixels(self) -> int:
-        """``height * width``."""
-        return self.height * self.width
+    def check_memory(self, bytes_per_value: int) -> None:
+        """Refuse the image if ``bytes_per_value`` per value exceed the memory available.
 
-    def describe(self) -> str:
-        """``"WIDTHxHEIGHT"``, the way the user's tools show the size."""
-        return f"{self.width}x{self.height}"
+        Raises:
+            DefocusError: Naming the file, its size and the estimate.
+        """
+        check_memory(
+            self.values * bytes_per_value, f"{self.path} ({self.width}x{self.height} pixels)"
+        )
 
 
 def _open(p: Path, data: bytes | None = None) -> Image.Image:

@@ -20,20 +20,21 @@ from defocus.errors import DefocusError
 STAGING_PREFIX = ".defocus-staging-"
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
+def _identity(path: Path) -> tuple[object, ...]:
+    """What makes two paths one file: device and inode if it exists, else the resolved path."""
     try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
+        stat = path.stat()
     except OSError:
-        return False
+        return ("path", path.resolve())
+    return ("inode", stat.st_dev, stat.st_ino)
 
 
 def check_outputs(reads: Iterable[Path], writes: Iterable[Path]) -> None:
     """Refuse a plan that writes over a file the command reads, or one file twice.
 
-    Paths are compared after resolving links, and existing files also by identity
-    (hard links, different spellings of one path).
+    Paths are compared by file identity (device and inode: links, hard links and
+    different spellings of one path are one file), and by resolved path for files
+    that do not exist yet. Each path is looked up once.
 
     Args:
         reads: Every file the command reads (images, references, PSF, weights, ...).
@@ -42,19 +43,18 @@ def check_outputs(reads: Iterable[Path], writes: Iterable[Path]) -> None:
     Raises:
         DefocusError: Naming the output and the file it would destroy.
     """
-    sources = list(dict.fromkeys(Path(p) for p in reads))
-    seen: list[Path] = []
+    sources = {_identity(Path(p)): Path(p) for p in reads}
+    seen: set[tuple[object, ...]] = set()
     for target in (Path(p) for p in writes):
-        for source in sources:
-            if _same_file(target, source):
-                raise DefocusError(
-                    f"{target}: output would overwrite an input of this command ({source}); "
-                    "choose another output"
-                )
-        for earlier in seen:
-            if _same_file(target, earlier):
-                raise DefocusError(f"{target}: two outputs of this command would be written there")
-        seen.append(target)
+        key = _identity(target)
+        if key in sources:
+            raise DefocusError(
+                f"{target}: output would overwrite an input of this command ({sources[key]}); "
+                "choose another output"
+            )
+        if key in seen:
+            raise DefocusError(f"{target}: two outputs of this command would be written there")
+        seen.add(key)
 
 
 def check_new_folder(folder: Path) -> None:
