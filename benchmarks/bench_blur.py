@@ -1,4 +1,6 @@
-"""Direct vs FFT blur: time per call for growing disk kernels (picks blur.FFT_MIN_TAPS).
+"""Direct (conv2d, OpenCV) vs FFT blur per call for growing disks (picks DIRECT_MAX_TAPS).
+
+``defocus.operators.blur.DIRECT_MAX_TAPS`` is the one direct-vs-FFT threshold.
 
 Usage: python benchmarks/bench_blur.py [--size 256] [--batch 4] [--threads 1]
 """
@@ -34,13 +36,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     x = torch.rand(args.batch, 3, args.size, args.size)
     print(f"{args.batch}x3x{args.size}x{args.size} float32, {args.threads} thread(s)")
-    print("kernel   direct_ms   fft_ms   direct/fft")
+    print("kernel   conv2d_ms   opencv_ms   fft_ms   opencv/fft")
     for radius in (1, 2, 3, 4, 6, 8, 10, 12, 15, 20):
         k = disk_kernel(radius, dtype=torch.float32)
         direct = timeit(lambda k=k: blur(x, k, method="direct"), args.repeats)
+        opencv = timeit(lambda k=k: blur(x, k, method="opencv"), args.repeats)
         fft = timeit(lambda k=k: blur(x, k, method="fft"), args.repeats)
         size = f"{k.shape[0]}x{k.shape[1]}"
-        print(f"{size:>7}  {direct * 1e3:9.2f}  {fft * 1e3:7.2f}   {direct / fft:6.2f}")
+        print(
+            f"{size:>7}  {direct * 1e3:9.2f}  {opencv * 1e3:10.2f}  {fft * 1e3:7.2f}"
+            f"   {opencv / fft:6.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -32,11 +32,11 @@ from skimage.restoration import richardson_lucy as sk_richardson_lucy
 from skimage.restoration import wiener as sk_wiener
 
 from defocus.classical import create_method, list_methods, richardson_lucy, wiener
-from defocus.classical.operators import DIRECT_MAX_TAPS
 from defocus.color import to_luma
 from defocus.degrade.blur import blur
 from defocus.degrade.kernels import parse_psf
 from defocus.io import read_image
+from defocus.operators import DIRECT_MAX_TAPS
 
 KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "test" / "Kodak24"
 

@@ -14,10 +14,11 @@ import numpy as np
 import torch
 
 from defocus.classical.noise_estimate import noise_to_signal_ratio
-from defocus.classical.operators import BlurOperator, as_batch_parameter, check_observation
+from defocus.classical.operators import as_batch_parameter, check_observation
 from defocus.classical.richardson_lucy import initial_estimate
 from defocus.degrade.blur import as_psf_tensor
 from defocus.limits import check_iterations
+from defocus.operators.blur import BlurOperator
 
 Operator = Callable[[torch.Tensor], torch.Tensor]
 
@@ -27,13 +28,15 @@ def blur_operator(
 ) -> Operator:
     """The blur ``x ↦ psf ⊛ x`` with the given boundary rule, as a black-box callable.
 
-    Equals :func:`defocus.degrade.blur` with the same PSF and padding (computed with
-    FFTs whose transfer function is cached, see :class:`BlurOperator`).
+    Equals :func:`defocus.degrade.blur` with the same PSF and boundary: it is the
+    forward map of :class:`defocus.operators.blur.BlurOperator` (transfer function
+    cached when it uses FFTs).
 
     Args:
         psf: Kernel or spec, converted once to ``like``'s dtype and device.
         like: A tensor with the dtype and device the operator will be applied to.
-        padding: Boundary rule of :func:`defocus.degrade.blur`.
+        padding: Boundary model (:mod:`defocus.operators.boundary`), default
+            ``"reflect"`` (= ``"reflect-101"``).
 
     Returns:
         A callable ``(B, C, H, W) -> (B, C, H, W)``.
@@ -45,7 +48,7 @@ def blur_operator(
     check_observation(like)
     k = as_psf_tensor(psf, like)
     check_observation(like, tuple(k.shape))
-    return BlurOperator(k, padding)
+    return BlurOperator(k, padding).forward
 
 
 def flip(x: torch.Tensor) -> torch.Tensor:

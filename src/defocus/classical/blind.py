@@ -4,9 +4,10 @@ Reeves & Mersereau (1992) identify a blur by minimising the GCV criterion of the
 regularised (Wiener–Hunt) restoration over the blur parameters *and* the balance
 ``λ``: the wrong PSF leaves structure in the residual that cross-validation penalises.
 Here the candidates are anti-aliased disks on a 0.25 px radius grid and the
-regulariser is the 5-point Laplacian; images are extended symmetrically so that the
-periodic model fits. On the defocus protocol (disk r = 1..5, σ = 0.01) this found the
-true radius on 38 of 40 probe cases and was 0.25 px off on the other two.
+regulariser is the 5-point Laplacian; images are extended symmetrically (the
+``"symmetric"`` boundary) so that the periodic model fits, and restored on that same
+domain. On the defocus protocol (disk r = 1..5, σ = 0.01) this found the true radius on
+38 of 40 probe cases and was 0.25 px off on the other two.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from defocus.classical.gcv import log_gcv, onesided_weights
 from defocus.classical.operators import check_observation
-from defocus.classical.wiener import onesided_weights, regulariser_power, wiener
-from defocus.degrade.fft import psf_to_otf
+from defocus.classical.wiener import regulariser_power, wiener
 from defocus.degrade.kernels import disk_kernel
+from defocus.operators.domain import Domain
+from defocus.operators.fourier import psf_to_otf
 
 DISK_RADII = tuple(0.5 + 0.25 * i for i in range(31))
 """Radii (pixels) searched by :func:`estimate_disk_blur`: 0.5 (a single tap: no blur) to 8."""
@@ -37,11 +40,12 @@ ESTIMATE_MAX_CROPS = 3
 def symmetric_extension(x: torch.Tensor) -> torch.Tensor:
     """The image and its half-sample mirror images, a smooth periodic ``(2H, 2W)`` tile.
 
+    The ``"symmetric"`` working domain (:class:`defocus.operators.domain.Domain`).
+
     Shape:
         ``(..., H, W) -> (..., 2H, 2W)``.
     """
-    x = torch.cat([x, x.flip(-1)], dim=-1)
-    return torch.cat([x, x.flip(-2)], dim=-2)
+    return Domain.for_psf(x.shape[-2:], (1, 1), "symmetric").pad(x)
 
 
 def mirror_spectrum(y: torch.Tensor, psf_side: int = 1) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -100,11 +104,10 @@ def disk_bank(radii: Sequence[float], dtype: torch.dtype = torch.float32) -> tor
 def gcv_scores(y: torch.Tensor, psfs: torch.Tensor, balances: Sequence[float]) -> torch.Tensor:
     """``log GCV(K, λ)`` of Wiener–Hunt restoration for every PSF and balance.
 
-    ``GCV = mean_f |(1 - A) Y|² / (mean_f (1 - A))²`` with ``A = |K|² / (|K|² + λ|D|²)``
-    over the full spectrum of the symmetric domain (see
-    :func:`defocus.classical.wiener.gcv_balance`). The domain is mirror-symmetric and the
-    PSFs are centro-symmetric, so every power spectrum is symmetric in the row frequency
-    too: only rows ``0 … Hd/2`` are used, the others counted twice.
+    :func:`defocus.classical.gcv.log_gcv` on the symmetric domain
+    (:func:`mirror_spectrum`). The domain is mirror-symmetric and the PSFs are
+    centro-symmetric, so every power spectrum is symmetric in the row frequency too:
+    only rows ``0 … Hd/2`` are used, the others counted twice.
 
     Args:
         y: Single-channel images.
@@ -122,16 +125,7 @@ def gcv_scores(y: torch.Tensor, psfs: torch.Tensor, balances: Sequence[float]) -
     otf = psf_to_otf(psfs.to(y.dtype), size, onesided=True)[..., :rows, :]
     otf_power = otf.abs().square().flatten(1)  # (R, F)
     penalty = regulariser_power("laplacian", size, y)[..., :rows, :].flatten()
-    total = weights.sum()
-    tiny = torch.finfo(y.dtype).tiny
-    scores = []
-    for lam in balances:
-        damped = lam * penalty
-        residual = damped / (otf_power + damped).clamp_min(tiny)  # (R, F)
-        numerator = data_power @ residual.square().T / total  # (B, R)
-        trace = residual @ weights / total  # (R,)
-        scores.append(numerator.clamp_min(tiny).log() - 2 * trace.clamp_min(tiny).log())
-    return torch.stack(scores, dim=-1)
+    return log_gcv(data_power, otf_power, penalty, weights, balances)
 
 
 def estimation_crops(y: torch.Tensor, crop: int, max_crops: int) -> torch.Tensor:
@@ -226,8 +220,9 @@ def blind_wiener(
 ) -> torch.Tensor:
     """Blind Wiener–Hunt deconvolution: the disk and balance of :func:`estimate_disk_blur`.
 
-    Each image is deconvolved (Laplacian regulariser, mirror domain; every channel with
-    the image's estimate) by :func:`defocus.classical.wiener.wiener`.
+    Each image is deconvolved (Laplacian regulariser; every channel with the image's
+    estimate) by :func:`defocus.classical.wiener.wiener` on the domain the estimate was
+    made on: the ``"symmetric"`` (half-sample) boundary, solved exactly.
 
     Args:
         y: Blurry images.
@@ -250,4 +245,4 @@ def blind_wiener(
         )
     estimate = estimate_disk_blur(y, radii, balances)
     psfs = disk_bank(radii, y.dtype).to(y.device)[estimate.index]  # (B, S, S)
-    return wiener(y, psfs, estimate.balance)
+    return wiener(y, psfs, estimate.balance, padding="symmetric")

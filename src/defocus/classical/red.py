@@ -17,10 +17,12 @@ import numpy as np
 import torch
 
 from defocus.classical.denoisers import guided_filter, nl_means
-from defocus.classical.operators import Domain, FourierBlur, check_observation
+from defocus.classical.operators import check_observation
 from defocus.color import rgb_to_ycbcr, ycbcr_to_rgb
 from defocus.degrade.blur import as_psf_tensor
 from defocus.limits import check_iterations
+from defocus.operators.blur import BlurOperator
+from defocus.operators.domain import Domain
 
 Denoiser = Callable[[torch.Tensor, float], torch.Tensor]
 DENOISERS: dict[str, Denoiser] = {"guided": guided_filter, "nlm": nl_means}
@@ -60,7 +62,8 @@ def red_luma(
     check_observation(y, tuple(k.shape))
     domain = Domain.for_psf(y.shape[-2:], k.shape[-2:], padding)
     yp = domain.pad(y)
-    op = FourierBlur(k, yp.shape[-2:])
+    op = BlurOperator(k, "circular", method="fft")  # the periodic blur on the domain
+    otf = op.transfer_function(yp.shape[-2:])
     inv_var = 1.0 / sigma**2
 
     def prior(v: torch.Tensor) -> torch.Tensor:
@@ -70,10 +73,11 @@ def red_luma(
     x = yp
     if method == "fixed-point":
         # x ← (FᵀF/σ² + λI)⁻¹ (Fᵀy/σ² + λ f(x)), diagonal in the Fourier domain
-        data = op.otf.conj() * op.spectrum(yp) * inv_var
-        denominator = op.otf.abs().square() * inv_var + lam
+        data = otf.conj() * torch.fft.rfft2(yp) * inv_var
+        denominator = otf.abs().square() * inv_var + lam
+        size = yp.shape[-2:]
         for _ in range(steps):
-            x = op.image((data + lam * op.spectrum(prior(x))) / denominator)
+            x = torch.fft.irfft2((data + lam * torch.fft.rfft2(prior(x))) / denominator, s=size)
     else:
         mu = 2.0 / (inv_var + lam)
         for _ in range(steps):
@@ -111,8 +115,9 @@ def red(
         iterations: Iteration count; ``None`` for the method's default.
         denoiser: ``"guided"`` (self-guided filter), ``"nlm"`` (non-local means) or
             a callable ``f(x, σ_f)`` on the 0..255 scale.
-        padding: Working domain (see :meth:`defocus.classical.operators.Domain.for_psf`);
-            the default ``"mirror"`` is exact for reflect-101 blurs with symmetric PSFs.
+        padding: Working domain, i.e. the boundary model assumed (see
+            :mod:`defocus.operators.domain`); the default ``"mirror"`` is exact for
+            ``"reflect-101"`` blurs with PSFs symmetric in each axis.
 
     Returns:
         The restored images in ``[0, 1]`` (steepest descent clips; fixed point does not).

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
 
-from defocus.classical.operators import blur_on_domain, check_observation
+from defocus.classical.operators import check_observation
 from defocus.degrade.blur import as_psf_tensor
 from defocus.limits import check_iterations
+from defocus.operators.blur import BlurOperator, is_centro_symmetric
+from defocus.operators.domain import Domain
+
+Operator = Callable[[torch.Tensor], torch.Tensor]
 
 
 def initial_estimate(y: torch.Tensor, init: str | float | torch.Tensor) -> torch.Tensor:
@@ -24,6 +30,37 @@ def initial_estimate(y: torch.Tensor, init: str | float | torch.Tensor) -> torch
     if isinstance(init, torch.Tensor):
         return init.to(dtype=y.dtype, device=y.device).expand_as(y).clone()
     return torch.full_like(y, float(init))
+
+
+def iteration_operators(
+    psf: torch.Tensor, y: torch.Tensor, padding: str, method: str = "auto"
+) -> tuple[Domain, Operator, Operator]:
+    """Working domain, blur and adjoint of an iterative method (Richardson–Lucy).
+
+    On a domain with margins (see :class:`defocus.operators.domain.Domain`) the blur is
+    the circular one there. Two cases need no margins at all: ``"zeros"``, whose blur
+    and exact adjoint act on the image itself, and ``"mirror"`` with a PSF symmetric in
+    each axis when convolving directly (not ``method="fft"``): the iterates stay
+    mirror-symmetric, and the circular blur on the mirror domain and its adjoint are
+    then both the ``"reflect-101"`` blur of the image.
+
+    Args:
+        psf: Kernel(s) ``(B or 1, C or 1, h, w)`` in ``y``'s dtype and device.
+        y: The observed images ``(B, C, H, W)``.
+        padding: A working domain (:data:`defocus.operators.domain.DOMAINS`).
+        method: As for :class:`defocus.operators.blur.BlurOperator`.
+
+    Returns:
+        The domain, ``A`` and ``Aᵀ`` on it.
+    """
+    if padding == "zeros":
+        op = BlurOperator(psf, "zeros", method)
+        return Domain("zeros"), op.forward, op.adjoint
+    op = BlurOperator(psf, "reflect-101", method)
+    if padding == "mirror" and op.path(y) != "fft" and is_centro_symmetric(psf):
+        return Domain("reflect-101"), op.forward, op.forward
+    op = BlurOperator(psf, "circular", method)
+    return Domain.for_psf(y.shape[-2:], psf.shape[-2:], padding), op.forward, op.adjoint
 
 
 def richardson_lucy(
@@ -47,17 +84,18 @@ def richardson_lucy(
         y: Blurry images, non-negative.
         psf: Kernel ``(h, w)``, ``(B, h, w)``, ``(B, C, h, w)`` or a spec (``"disk:3"``).
         iterations: Number of multiplicative updates.
-        padding: Working domain: ``"mirror"`` (default; whole-image mirror extension,
-            exact for reflect-101 blurs with symmetric PSFs; 4x the work, except
-            when convolving directly with a symmetric PSF, where it costs nothing),
-            ``"reflect"``, ``"replicate"``, ``"zeros"`` (margins of one PSF size) or
-            ``"circular"`` (none); see :meth:`defocus.classical.operators.Domain.for_psf`.
+        padding: Working domain, i.e. the boundary model assumed
+            (:mod:`defocus.operators.domain`): ``"mirror"`` (default; the
+            ``"reflect-101"`` boundary, exact for PSFs symmetric in each axis; 4x the
+            work, except when convolving directly with a symmetric PSF, where it costs
+            nothing), ``"symmetric"``, ``"reflect-101"`` (alias ``"reflect"``),
+            ``"replicate"``, ``"zeros"`` (the zero boundary, exactly, on the image
+            itself) or ``"circular"``; see :func:`iteration_operators`.
         init: ``"observed"`` (start from ``y``), a constant, or a start image.
         eps: Added to ``F(x)`` before dividing.
-        method: ``"auto"`` (direct OpenCV convolution on CPU for PSFs of at most
-            :data:`~defocus.classical.operators.DIRECT_MAX_TAPS` taps, else FFT),
-            ``"fft"``, ``"opencv"`` or ``"direct"``; see
-            :func:`defocus.classical.operators.blur_on_domain`.
+        method: ``"auto"`` (direct convolution for PSFs of at most
+            :data:`~defocus.operators.blur.DIRECT_MAX_TAPS` taps, OpenCV on CPU, else
+            FFT), ``"fft"``, ``"opencv"`` or ``"direct"`` (``conv2d``).
 
     Returns:
         The restored images (not clipped).
@@ -69,17 +107,17 @@ def richardson_lucy(
     k = as_psf_tensor(psf, y)
     check_observation(y, tuple(k.shape))
     check_iterations(iterations)
-    domain, op = blur_on_domain(k, y, padding, method)
+    domain, forward, adjoint = iteration_operators(k, y, padding, method)
     yp = domain.pad(y)
     x = domain.pad(initial_estimate(y, init))
     # In place (about 20% faster) unless autograd has to record the iterations.
     inplace = not (torch.is_grad_enabled() and (yp.requires_grad or x.requires_grad))
     for _ in range(int(iterations)):
-        blurred = op.forward(x).add_(eps)
+        blurred = forward(x).add_(eps)
         if inplace:
-            x.mul_(op.adjoint(torch.div(yp, blurred, out=blurred)))
+            x.mul_(adjoint(torch.div(yp, blurred, out=blurred)))
         else:
-            x = x * op.adjoint(yp / blurred)
+            x = x * adjoint(yp / blurred)
     return domain.crop(x)
 
 

@@ -8,24 +8,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from defocus.classical.gcv import gcv_balance
 from defocus.classical.noise_estimate import noise_to_signal_ratio
-from defocus.classical.operators import (
-    Domain,
-    FourierBlur,
-    as_batch_parameter,
-    check_observation,
-    check_positive,
-)
+from defocus.classical.operators import as_batch_parameter, check_observation, check_positive
 from defocus.degrade.blur import as_psf_tensor
-from defocus.degrade.fft import psf_to_otf
+from defocus.operators.domain import Domain
+from defocus.operators.fourier import psf_to_otf
 
 Regulariser = Literal["identity", "laplacian"]
 BALANCE_RULES = ("auto", "gcv", "nsr")
 LAPLACIAN = ((0.0, -1.0, 0.0), (-1.0, 4.0, -1.0), (0.0, -1.0, 0.0))
 """The 5-point Laplacian, the default regulariser ``D`` of Wiener–Hunt deconvolution."""
-# GCV search: a log grid of balances, then a finer one between the minimum's neighbours.
-_GCV_GRID = torch.logspace(-8.0, 2.0, 51, dtype=torch.float64)
-_GCV_REFINE = 17
 
 
 def regulariser_power(regulariser: str, size: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
@@ -40,74 +33,6 @@ def regulariser_power(regulariser: str, size: tuple[int, int], like: torch.Tenso
         laplacian = torch.tensor(LAPLACIAN, dtype=like.dtype, device=like.device)
         return psf_to_otf(laplacian, size, onesided=True, fold=True).abs().square()
     raise ValueError(f"regulariser must be 'identity' or 'laplacian'; got {regulariser!r}")
-
-
-def onesided_weights(size: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
-    """How many full-spectrum frequencies each ``rfft2`` column stands for (1 or 2).
-
-    Shape:
-        ``(W // 2 + 1,)`` for ``size = (H, W)``.
-    """
-    width = size[1]
-    weights = torch.full((width // 2 + 1,), 2.0, dtype=like.dtype, device=like.device)
-    weights[0] = 1.0
-    if width % 2 == 0:
-        weights[-1] = 1.0
-    return weights
-
-
-def gcv_balance(
-    spectrum: torch.Tensor,
-    otf_power: torch.Tensor,
-    penalty_power: torch.Tensor,
-    size: tuple[int, int],
-) -> torch.Tensor:
-    """Balance ``λ`` minimising generalised cross-validation, per image and channel.
-
-    Galatsanos & Katsaggelos (1992): with the influence ``A_λ = |K|² / (|K|² + λ|D|²)``,
-    ``GCV(λ) = mean_f |(1 - A_λ) Y|² / (mean_f (1 - A_λ))²`` over the full spectrum of
-    the working domain. It is minimised over a log grid ``10⁻⁸ … 10²`` (51 values), then
-    over a finer log grid (17 values) between the coarse minimum's neighbours.
-
-    Args:
-        spectrum: ``rfft2`` of the (padded) observation.
-        otf_power: ``|K|²`` on the same grid.
-        penalty_power: ``|D|²`` (see :func:`regulariser_power`).
-        size: ``(H, W)`` of the domain (to weight the one-sided spectrum).
-
-    Returns:
-        The chosen balance.
-
-    Shape:
-        ``spectrum (B, C, H, W // 2 + 1)``, ``otf_power`` and ``penalty_power``
-        broadcasting to it ``-> (B, C)``.
-    """
-    real = spectrum.real.dtype
-    weights = onesided_weights(size, spectrum.real)
-    data_power = spectrum.abs().square() * weights
-    batch = spectrum.shape[:2]
-    total = weights.sum() * size[0]
-
-    def gcv(lam: torch.Tensor) -> torch.Tensor:
-        # residual filter 1 - A_λ = λ|D|² / (|K|² + λ|D|²); lam broadcasts to (B, C, 1, 1)
-        damped = lam * penalty_power
-        residual = damped / (otf_power + damped).clamp_min(torch.finfo(real).tiny)
-        numerator = (residual.square() * data_power).sum(dim=(-2, -1)) / total
-        trace = (residual * weights).expand(*batch, *residual.shape[-2:]).sum(dim=(-2, -1))
-        return numerator / (trace / total).square().clamp_min(torch.finfo(real).tiny)
-
-    def search(grid: torch.Tensor) -> torch.Tensor:
-        # grid (G, B, C): candidates per image and channel; returns the best index (B, C)
-        scores = torch.stack([gcv(lam[..., None, None]) for lam in grid])
-        return scores.argmin(dim=0)
-
-    coarse = _GCV_GRID.to(device=spectrum.device, dtype=real)
-    best = search(coarse[:, None, None].expand(-1, *batch))
-    low = coarse[(best - 1).clamp_min(0)].log()
-    high = coarse[(best + 1).clamp_max(len(coarse) - 1)].log()
-    steps = torch.linspace(0.0, 1.0, _GCV_REFINE, dtype=real, device=spectrum.device)
-    fine = (low + steps[:, None, None] * (high - low)).exp()
-    return fine.gather(0, search(fine)[None]).squeeze(0)
 
 
 def gcv_choice(y: torch.Tensor, psf: torch.Tensor, regulariser: Regulariser) -> torch.Tensor:
@@ -128,9 +53,10 @@ def gcv_choice(y: torch.Tensor, psf: torch.Tensor, regulariser: Regulariser) -> 
     """
     domain = Domain.for_psf(y.shape[-2:], psf.shape[-2:], "mirror")
     yp = domain.pad(y)
-    op = FourierBlur(psf, yp.shape[-2:])
-    power = regulariser_power(regulariser, yp.shape[-2:], y)
-    return gcv_balance(op.spectrum(yp), op.otf.abs().square(), power, op.size)
+    size = (yp.shape[-2], yp.shape[-1])
+    otf = psf_to_otf(psf, size, onesided=True)
+    power = regulariser_power(regulariser, size, y)
+    return gcv_balance(torch.fft.rfft2(yp), otf.abs().square(), power, size)
 
 
 def wiener(
@@ -161,10 +87,13 @@ def wiener(
         regulariser: ``"laplacian"`` (default; the 5-point Laplacian, ``|D|²`` growing
             with frequency like natural images' noise-to-signal ratio) or ``"identity"``
             (``|D| = 1``).
-        padding: Working domain: ``"mirror"`` (default; whole-image mirror extension,
-            exact for reflect-101 blurs with symmetric PSFs, 4x the FFT work),
-            ``"reflect"``, ``"replicate"``, ``"zeros"`` (margins of one PSF size) or
-            ``"circular"`` (none); see :meth:`defocus.classical.operators.Domain.for_psf`.
+        padding: Working domain, i.e. the boundary model assumed (see
+            :mod:`defocus.operators.domain`): ``"mirror"`` (default; the
+            ``"reflect-101"`` boundary solved exactly on the whole-image mirror
+            extension for PSFs symmetric in each axis, 4x the FFT work),
+            ``"symmetric"`` (likewise exact for the half-sample boundary),
+            ``"reflect-101"`` (alias ``"reflect"``), ``"replicate"``, ``"zeros"``
+            (margins of one PSF size filled by that boundary) or ``"circular"``.
 
     Returns:
         The restored images, not clipped.
@@ -186,12 +115,37 @@ def wiener(
         check_positive("balance", balance)
     domain = Domain.for_psf(y.shape[-2:], k.shape[-2:], padding)
     yp = domain.pad(y)
-    op = FourierBlur(k, yp.shape[-2:])
-    spectrum = op.spectrum(yp)
-    otf_power = op.otf.abs().square()
-    power = regulariser_power(regulariser, yp.shape[-2:], y)
+    size = (yp.shape[-2], yp.shape[-1])
+    otf = psf_to_otf(k, size, onesided=True)
+    power = regulariser_power(regulariser, size, y)
     lam = as_batch_parameter(balance, y)
-    return domain.crop(op.image(spectrum * op.otf.conj() / (otf_power + lam * power)))
+    restored = torch.fft.rfft2(yp) * wiener_hunt_filter(otf, otf.abs().square(), lam, power)
+    return domain.crop(torch.fft.irfft2(restored, s=size))
+
+
+def wiener_hunt_filter(
+    eigenvalues: torch.Tensor,
+    power: torch.Tensor,
+    balance: torch.Tensor,
+    penalty_power: torch.Tensor,
+) -> torch.Tensor:
+    """The Wiener–Hunt solution operator ``(AᵀA + λDᵀD)⁻¹Aᵀ`` where ``A`` and ``D`` are diagonal.
+
+    ``conj(K) / (|K|² + λ|D|²)`` per coefficient: in the DFT for circular blurs (``K``
+    the OTF) and in the DCT-II for symmetric blurs with symmetric boundaries (``K``
+    real). Multiply the observation's coefficients by it. The one solver of Wiener
+    deconvolution and of the Wiener bank (:mod:`defocus.models.wiener_bank`).
+
+    Args:
+        eigenvalues: ``K``, the blur's eigenvalues (complex or real).
+        power: ``|K|²``.
+        balance: ``λ``, broadcasting to the coefficients.
+        penalty_power: ``|D|²``.
+
+    Shape:
+        All broadcast to the coefficients' shape, e.g. ``(B, C, H, W // 2 + 1)``.
+    """
+    return eigenvalues.conj() / (power + balance * penalty_power)
 
 
 class Wiener(nn.Module):

@@ -43,12 +43,13 @@ from defocus.io import (
 )
 from defocus.io.staging import StagedOutputs, check_new_folder, check_outputs
 from defocus.limits import MAX_ITERATIONS, available_memory, check_psf_fits
+from defocus.operators.domain import DOMAINS
 
 Restorer = Callable[[torch.Tensor], torch.Tensor]
 
-# Working domains of the FFT methods, and the blur boundary of the black-box methods.
+# Methods whose --boundary names a working domain (defocus.operators.domain); for the
+# black-box methods it is the boundary model of their blur.
 DOMAIN_METHODS = ("wiener", "richardson-lucy", "red-fp", "red-sd")
-PADDINGS = ("mirror", "reflect", "replicate", "zeros", "circular")
 DEFAULT_METHOD = "wiener"
 # Estimated peak memory per pixel and channel (alpha counted as a channel) when one
 # image is processed whole. Measured peak RSS on a 12-megapixel RGB photo: Wiener
@@ -115,11 +116,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"iterations (default: the method's; at most {MAX_ITERATIONS})",
     )
     parser.add_argument(
+        "--boundary",
         "--padding",
-        choices=PADDINGS,
+        dest="padding",
+        choices=DOMAINS,
         help=(
-            "borders: working domain of wiener/richardson-lucy/red (default mirror), or "
-            "boundary of the blur used by al/mrl/mlm (default reflect; no mirror)"
+            "boundary model the method assumes. wiener/richardson-lucy/red: their working "
+            "domain, default mirror (reflect-101 solved exactly on the mirrored image; "
+            "symmetric: the half-sample boundary likewise), reflect-101 (= reflect), "
+            "replicate, zeros (PSF-sized margins) or circular; al/mrl/mlm: the boundary "
+            "of their blur, default reflect-101 (no mirror). wiener-blind always uses "
+            "symmetric"
         ),
     )
     parser.add_argument(
@@ -154,7 +161,7 @@ def method_options(args: argparse.Namespace) -> dict[str, object]:
         options["iterations"] = args.iterations
     if args.padding is not None:
         if args.padding == "mirror" and args.method not in DOMAIN_METHODS:
-            raise DefocusError(f"--padding mirror is not available for {args.method}")
+            raise DefocusError(f"--boundary mirror is not available for {args.method}")
         options["padding"] = args.padding
     return options
 

@@ -70,7 +70,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--seed", type=count(0), default=None, help="noise seed, an integer >= 0 (default: random)"
     )
     parser.add_argument(
-        "--padding", choices=PADDINGS, default="reflect", help="border rule (default reflect)"
+        "--boundary",
+        "--padding",
+        dest="padding",
+        choices=PADDINGS,
+        default="reflect",
+        help="boundary model of the blur (default reflect, i.e. reflect-101)",
     )
     parser.set_defaults(func=run)
 

@@ -1,7 +1,6 @@
 """Degradations (blur kernels, blur, noise) and sharpening operators."""
 
 from defocus.degrade.blur import Blur, blur, convolve_valid, pad_image
-from defocus.degrade.fft import circular_convolve, psf_to_otf
 from defocus.degrade.kernels import (
     box_kernel,
     disk_kernel,
@@ -12,6 +11,7 @@ from defocus.degrade.kernels import (
 )
 from defocus.degrade.noise import AddNoise, add_noise
 from defocus.degrade.sharpen import UnsharpMask, unsharp_mask
+from defocus.operators.fourier import circular_convolve, psf_to_otf
 
 __all__ = [
     "AddNoise",

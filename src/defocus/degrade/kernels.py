@@ -3,7 +3,7 @@
 Every kernel is a 2-D tensor normalised to sum 1. Kernels built here have odd sizes
 and are centred on the middle tap; a kernel of even size (loaded from a file) has its
 centre at index ``(h // 2, w // 2)``, the convention used by :func:`defocus.degrade.blur`
-and :func:`defocus.degrade.fft.psf_to_otf`.
+and :func:`defocus.operators.fourier.psf_to_otf`.
 """
 
 from __future__ import annotations

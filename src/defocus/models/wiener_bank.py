@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from defocus.classical.blind import DISK_RADII, BlurEstimate, disk_bank
-from defocus.classical.wiener import LAPLACIAN
-from defocus.degrade.dct import dct2, idct2, symmetric_eigenvalues
+from defocus.classical.wiener import LAPLACIAN, wiener_hunt_filter
+from defocus.operators.dct import dct2, idct2, symmetric_eigenvalues
 
 
 def wiener_bank(
@@ -22,7 +22,7 @@ def wiener_bank(
     """The image and its Wiener–Hunt deconvolutions (Laplacian regulariser) per PSF and balance.
 
     Boundaries are half-sample symmetric (the image mirrored about its edges), where a
-    symmetric blur is diagonal in the DCT-II (:mod:`defocus.degrade.dct`): candidate
+    symmetric blur is diagonal in the DCT-II (:mod:`defocus.operators.dct`): candidate
     ``(k, l)`` is ``IDCT(λ_k Y / (λ_k² + μ_kl Δ²))`` with ``λ_k`` the DCT eigenvalues of PSF
     ``k``, ``Δ`` those of the 5-point Laplacian and ``μ_kl`` the balance. This equals FFT
     Wiener deconvolution of the ``(2H, 2W)`` symmetric extension (scikit-image's
@@ -71,7 +71,7 @@ def _candidates(
         power = eigen.square()
         for level in range(balances.shape[-1]):
             lam = balances[:, k, level].to(y.dtype)[:, None, None]
-            yield idct2(spectrum * (eigen / (power + lam * penalty)))
+            yield idct2(spectrum * wiener_hunt_filter(eigen, power, lam, penalty))
 
 
 class WienerBank(nn.Module):

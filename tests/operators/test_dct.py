@@ -6,9 +6,9 @@ import scipy.fft
 import torch
 from scipy import ndimage
 
-from defocus.degrade import dct as dct_module
 from defocus.degrade import disk_kernel, gaussian_kernel
-from defocus.degrade.dct import dct, dct2, idct, idct2, symmetric_eigenvalues
+from defocus.operators import dct as dct_module
+from defocus.operators.dct import dct, dct2, idct, idct2, symmetric_eigenvalues
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 8, 13, 64])
