@@ -41,7 +41,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from defocus.infer import deblur, tile_spans
-from defocus.infer.deblur import DEFAULT_MULTIPLE, auto_tile
+from defocus.infer.deblur import auto_tile
 from defocus.infer.fusion import fold_batchnorm
 from defocus.infer.loading import load_model
 from defocus.infer.tiling import with_context
@@ -164,8 +164,7 @@ def main() -> None:
     flops_tile, tile_seconds = tile_flops_and_time(args.model, tile or 512)
     flops_per_pixel = flops_tile / (tile or 512) ** 2
     network = make_model(args.model)
-    multiple = int(getattr(network, "multiple", DEFAULT_MULTIPLE))
-    context = int(getattr(network, "context", 0))
+    multiple, context = network.multiple, network.context
     big = run_child(args.model, args.width, args.height, args.tile, args.overlap)
     side = args.compare_side
     tiled_small = run_child(args.model, side, side, 512, args.overlap)

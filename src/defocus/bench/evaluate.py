@@ -33,6 +33,7 @@ from defocus.classical.wiener import wiener
 from defocus.errors import DefocusError
 from defocus.infer.precision import Precision, autocast_dtype, network_precision
 from defocus.metrics.base import Metric, create_metric
+from defocus.models.protocol import TwoStageDeblurrer
 
 Restorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Record = dict[str, Any]
@@ -118,12 +119,12 @@ def restorer(spec: str, precision: Precision = "auto") -> Restorer:
         oracle.needs_reference = True  # type: ignore[attr-defined]
         return oracle  # type: ignore[return-value]
     if spec.startswith("model:"):
-        from defocus.infer.deblur import is_two_stage
         from defocus.infer.loading import load_model
 
         network = load_model(spec.removeprefix("model:"))
         device = next(network.parameters()).device
-        half = autocast_dtype(precision, device, full_precision_output=is_two_stage(network))
+        two_stage = isinstance(network, TwoStageDeblurrer)
+        half = autocast_dtype(precision, device, full_precision_output=two_stage)
 
         def run(blurry: torch.Tensor, psf: torch.Tensor) -> torch.Tensor:
             dtype = next(network.parameters()).dtype

@@ -6,7 +6,6 @@ import argparse
 
 from defocus.cli.output import check_output_file, stdout_console, table, write_json
 from defocus.infer import loading
-from defocus.infer.deblur import DEFAULT_MULTIPLE
 from defocus.models import list_models, list_pretrained, resolve_weights
 
 
@@ -42,7 +41,7 @@ def architecture_rows() -> list[dict[str, object]]:
                 "name": name,
                 "parameters_luma": loading.parameter_count(grey),
                 "parameters_rgb": loading.parameter_count(loading.meta_model(name, 3)),
-                "multiple": int(getattr(grey, "multiple", DEFAULT_MULTIPLE)),
+                "multiple": grey.multiple,
             }
         )
     return rows

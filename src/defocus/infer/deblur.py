@@ -18,6 +18,12 @@ from defocus.infer.fusion import fold_batchnorm
 from defocus.infer.loading import load_model
 from defocus.infer.precision import Precision, autocast_dtype, network_precision
 from defocus.infer.tiling import tiled_apply
+from defocus.models.protocol import (  # noqa: F401 (DEFAULT_MULTIPLE: re-exported)
+    DEFAULT_MULTIPLE,
+    Deblurrer,
+    TwoStageDeblurrer,
+    as_deblurrer,
+)
 
 ImageLike = TypeVar("ImageLike", np.ndarray, Image.Image, torch.Tensor)
 
@@ -29,13 +35,6 @@ MIN_SIDE = 2
 """Smallest image side accepted: a 1-pixel image has no neighbourhood to deblur."""
 OUTPUT_BAND = 256
 """Rows converted back to the image's colours at a time by :func:`restore_two_stage`."""
-DEFAULT_MULTIPLE = 16
-"""Tile alignment for networks without a ``multiple`` attribute.
-
-Tiles must start at multiples of a network's total down-sampling factor for tiled and
-whole-image outputs to agree; 16 is right for any network down-sampling up to 16 times
-(TinyUNet: 2, XY-Deblur: 4). Networks needing more must declare ``multiple``.
-"""
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -68,28 +67,13 @@ def auto_tile(height: int, width: int, tile: int | None) -> int | None:
     return tile or None
 
 
-def model_channels(model: nn.Module) -> int:
-    """Image channels a network expects: its ``in_channels`` or that of its first conv.
-
-    Raises:
-        DefocusError: If neither exists or the count is not 1 or 3.
-    """
-    channels = getattr(model, "in_channels", None)
-    if channels is None:
-        first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
-        channels = first.in_channels if first is not None else None
-    if channels not in (1, 3):
-        raise DefocusError(f"cannot tell whether {type(model).__name__} takes 1 or 3 channels")
-    return int(channels)
-
-
-def model_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def model_input(model: Deblurrer, x: torch.Tensor) -> torch.Tensor:
     """What ``model`` sees of grey or RGB images: Y for luma models, RGB for RGB models.
 
     Shape:
         ``(N, c, h, w) -> (N, C, h, w)``, ``c`` in {1, 3} and ``C`` the model's channels.
     """
-    channels = model_channels(model)
+    channels = model.in_channels
     if channels == 1 and x.shape[1] == 3:
         return rgb_to_ycbcr(x)[:, :1].clone()  # a copy: a view would keep Cb and Cr alive
     if channels == 3 and x.shape[1] == 1:
@@ -97,7 +81,7 @@ def model_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def model_output(model: nn.Module, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def model_output(model: Deblurrer, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Turn ``model``'s output for images ``x`` back into ``x``'s channels.
 
     A luma model's Y is recombined with the chroma of RGB input; an RGB model's output
@@ -106,7 +90,7 @@ def model_output(model: nn.Module, out: torch.Tensor, x: torch.Tensor) -> torch.
     Shape:
         ``out (N, C, h, w)``, ``x (N, c, h, w) -> (N, c, h, w)``.
     """
-    channels = model_channels(model)
+    channels = model.in_channels
     if channels == 1 and x.shape[1] == 3:
         return ycbcr_to_rgb(torch.cat([out, rgb_to_ycbcr(x)[:, 1:]], dim=1))
     if channels == 3 and x.shape[1] == 1:
@@ -114,13 +98,8 @@ def model_output(model: nn.Module, out: torch.Tensor, x: torch.Tensor) -> torch.
     return out
 
 
-def is_two_stage(model: nn.Module) -> bool:
-    """Whether ``model`` splits into a global ``prepare`` and a local ``fuse`` stage."""
-    return hasattr(model, "prepare") and hasattr(model, "fuse")
-
-
 def colour_restorer(
-    model: nn.Module, device: torch.device, home: torch.device, half: torch.dtype | None = None
+    model: Deblurrer, device: torch.device, home: torch.device, half: torch.dtype | None = None
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """Wrap ``model`` as a function on grey or RGB tiles that handles colour and devices.
 
@@ -149,7 +128,7 @@ def colour_restorer(
 
 
 def restore_two_stage(
-    model: nn.Module,
+    model: TwoStageDeblurrer,
     image: torch.Tensor,
     device: torch.device,
     tile: int | None,
@@ -171,13 +150,12 @@ def restore_two_stage(
     dtype = next(model.parameters()).dtype
     x = image.to(device=device, dtype=dtype)
     features = model.prepare(model_input(model, x), dtype=None if tile is None else torch.float16)
-    multiple = int(getattr(model, "multiple", DEFAULT_MULTIPLE))
-    context = int(getattr(model, "context", 0))
+
     def fuse(tiles: torch.Tensor) -> torch.Tensor:
         with network_precision(half, device):
             return model.fuse(tiles).to(dtype)
 
-    out = tiled_apply(fuse, features, tile, overlap, multiple, batch_size, context)
+    out = tiled_apply(fuse, features, tile, overlap, model.multiple, batch_size, model.context)
     del features
     restored = torch.empty(image.shape, dtype=torch.float32, device=image.device)
     for top in range(0, x.shape[-2], OUTPUT_BAND):  # colour in bands: bounded temporaries
@@ -239,10 +217,9 @@ def deblur(
             f"{MIN_SIDE}x{MIN_SIDE} pixels"
         )
     target = resolve_device(device)
-    network = fold_batchnorm(load_model(model)).to(target)
-    two_stage = is_two_stage(network)
+    network = as_deblurrer(fold_batchnorm(load_model(model))).to(target)
+    two_stage = isinstance(network, TwoStageDeblurrer)
     half = autocast_dtype(precision, target, full_precision_output=two_stage)
-    multiple = int(getattr(network, "multiple", DEFAULT_MULTIPLE))
     side = auto_tile(height, width, tile)
     restored = []
     with torch.inference_mode():
@@ -253,6 +230,8 @@ def deblur(
                 )
             else:
                 restore = colour_restorer(network, target, one.device, half)
-                restored.append(tiled_apply(restore, one, side, overlap, multiple, batch_size))
+                restored.append(
+                    tiled_apply(restore, one, side, overlap, network.multiple, batch_size)
+                )
     del colour  # large images: free the input copy before building the output
     return repack(restored[0] if len(restored) == 1 else torch.cat(restored))

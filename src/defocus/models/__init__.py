@@ -4,11 +4,15 @@ Registered models (``create_model(name, in_channels=1|3, pretrained=None|name|pa
 ``arknet`` (MMSP 2024 U-Net), ``xy-deblur`` (Ji et al. 2022), ``ehnet`` (Ho et al. 2024),
 ``wiener-unet`` (a Wiener bank fused by a small U-Net: the shipped default model's
 architecture) and ``tiny-unet`` (a few thousand parameters, for tests and smoke runs). All take and
-return ``(B, C, H, W)`` images of any size. The reblurring module of Nah et al. lives
+return ``(B, C, H, W)`` images of any size, and every one is a
+:class:`~defocus.models.protocol.Deblurrer` (it states ``in_channels``, ``multiple``
+and ``context``; ``wiener-unet`` is a :class:`~defocus.models.protocol.TwoStageDeblurrer`).
+The reblurring module of Nah et al. lives
 in :mod:`defocus.models.reblur` (it is a loss network, not a deblurrer).
 """
 
 from defocus.models.export import export_weights
+from defocus.models.protocol import Deblurrer, TwoStageDeblurrer, as_deblurrer
 from defocus.models.registry import (
     MODELS,
     create_model,
@@ -20,6 +24,9 @@ from defocus.models.registry import (
 
 __all__ = [
     "MODELS",
+    "Deblurrer",
+    "TwoStageDeblurrer",
+    "as_deblurrer",
     "create_model",
     "export_weights",
     "list_models",

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from defocus.models.padding import run_padded
+from defocus.models.protocol import Deblurrer
 
 
 class ConvBlock(nn.Sequential):
@@ -33,7 +34,7 @@ def conv_stage(in_channels: int, out_channels: int, depth: int) -> nn.Sequential
     )
 
 
-class ARKNet(nn.Module):
+class ARKNet(Deblurrer):
     """U-Net deblurring network of the MMSP 2024 paper (about 4.89 M parameters for C = 1).
 
     Architecture:
@@ -65,8 +66,7 @@ class ARKNet(nn.Module):
     def __init__(
         self, in_channels: int = 1, widths: tuple[int, ...] = (16, 32, 64, 128), depth: int = 5
     ) -> None:
-        super().__init__()
-        self.multiple = 2 ** len(widths)
+        super().__init__(in_channels, multiple=2 ** len(widths))
         self.encoders = nn.ModuleList()
         channels = in_channels
         for width in widths:

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from defocus.models.padding import run_padded
+from defocus.models.protocol import Deblurrer
 
 
 class LayerNorm2d(nn.Module):
@@ -291,7 +292,7 @@ class SkipFusion(nn.Module):
         return first + second
 
 
-class EHNet(nn.Module):
+class EHNet(Deblurrer):
     """EHNet: 8,779,923 parameters for C = 3 (8,778,193 for C = 1).
 
     Architecture (width 48):
@@ -329,10 +330,9 @@ class EHNet(nn.Module):
         middle_blocks: tuple[int, int] = (6, 6),
         decoder_blocks: tuple[int, ...] = (6, 10),
     ) -> None:
-        super().__init__()
+        super().__init__(in_channels, multiple=16 * 2 ** len(encoder_blocks))
         if len(encoder_blocks) != len(decoder_blocks):
             raise ValueError("encoder_blocks and decoder_blocks need the same length")
-        self.multiple = 16 * 2 ** len(encoder_blocks)
         self.head = nn.Conv2d(in_channels, width, 3, padding=1)
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()

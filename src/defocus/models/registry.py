@@ -12,12 +12,13 @@ from torch import nn
 from defocus.errors import DefocusError
 from defocus.models.arknet import ARKNet
 from defocus.models.ehnet import EHNet
+from defocus.models.protocol import Deblurrer
 from defocus.models.tiny_unet import TinyUNet
 from defocus.models.wiener_unet import WienerUNet
 from defocus.models.xy_deblur import XYDeblur
 from defocus.registry import Registry
 
-MODELS: Registry[nn.Module] = Registry("model")
+MODELS: Registry[Deblurrer] = Registry("model")
 MODELS.register("arknet")(ARKNet)
 MODELS.register("ehnet")(EHNet)
 MODELS.register("tiny-unet")(TinyUNet)

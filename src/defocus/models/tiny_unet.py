@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from defocus.models.padding import run_padded
+from defocus.models.protocol import Deblurrer
 
 
-class TinyUNet(nn.Module):
+class TinyUNet(Deblurrer):
     """Two-level U-Net with a global residual, small enough to train in seconds on a CPU.
 
     Architecture: 3x3 conv (C→w) + GELU → 3x3 stride-2 conv (w→2w) + GELU → 3x3 conv
@@ -30,8 +31,7 @@ class TinyUNet(nn.Module):
     """
 
     def __init__(self, in_channels: int = 1, width: int = 8) -> None:
-        super().__init__()
-        self.multiple = 2
+        super().__init__(in_channels, multiple=2)
         self.head = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1), nn.GELU())
         self.down = nn.Sequential(
             nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),

@@ -10,6 +10,7 @@ from torch import nn
 
 from defocus.classical.blind import DISK_RADII, BlurEstimate, estimate_disk_blur
 from defocus.models.padding import run_padded
+from defocus.models.protocol import TwoStageDeblurrer
 from defocus.models.wiener_bank import WienerBank
 
 HALF = (torch.float16, torch.bfloat16)
@@ -56,7 +57,7 @@ class FusionUNet(nn.Module):
         return self.head(self.dec0(torch.cat([self.up0(up1), skip0], dim=1)))
 
 
-class WienerUNet(nn.Module):
+class WienerUNet(TwoStageDeblurrer):
     """Blind defocus removal: GCV blur estimate, Wiener candidates around it, U-Net fusion.
 
     Architecture: the disk radius and Wiener balance of each image are estimated by
@@ -104,11 +105,8 @@ class WienerUNet(nn.Module):
         factors: Sequence[float] = (0.25, 1.0, 4.0),
         widths: Sequence[int] = (32, 64, 128),
     ) -> None:
-        super().__init__()
-        self.multiple = 4
-        self.context = 32
+        super().__init__(in_channels, multiple=4, context=32)
         self.min_radius = 1.0
-        self.in_channels = in_channels
         self.radii = tuple(radii)
         self.bank = WienerBank(radii, offsets, factors)
         images = self.bank.candidates + 1

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from defocus.models.padding import run_padded
+from defocus.models.protocol import Deblurrer
 
 
 class ResBlock(nn.Module):
@@ -83,7 +84,7 @@ class XYDecoder(nn.Module):
         return self.level1(x)
 
 
-class XYDeblur(nn.Module):
+class XYDeblur(Deblurrer):
     """XY-Deblur: 4,918,627 parameters for C = 3 (4,917,473 for C = 1).
 
     Architecture:
@@ -123,9 +124,8 @@ class XYDeblur(nn.Module):
     def __init__(
         self, in_channels: int = 3, widths: tuple[int, int, int] = (32, 64, 128), depth: int = 6
     ) -> None:
-        super().__init__()
+        super().__init__(in_channels, multiple=4)
         w1, w2, w3 = widths
-        self.multiple = 4
         self.encoder1 = nn.Sequential(conv_relu(in_channels, w1, 3), res_stage(w1, depth))
         self.encoder2 = nn.Sequential(conv_relu(w1, w2, 3, stride=2), res_stage(w2, depth))
         self.encoder3 = nn.Sequential(conv_relu(w2, w3, 3, stride=2), res_stage(w3, depth))
