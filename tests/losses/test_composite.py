@@ -108,3 +108,31 @@ def test_l1_minus_beta_q():
     minus_q = sharpness.sharpness_loss(restored)
     torch.testing.assert_close(terms["sharpness"], minus_q)
     torch.testing.assert_close(total, l1_loss(restored, reference) + beta * minus_q)
+
+
+def test_terms_get_the_images_they_declare():
+    from defocus.losses import LOSSES, Loss
+
+    seen = {}
+
+    class Spy(Loss):
+        inputs = ("restored", "blurry")
+
+        def forward(self, restored, blurry):
+            seen["args"] = (restored, blurry)
+            return (restored - blurry).abs().mean()
+
+    LOSSES.register("test-spy")(Spy)
+    try:
+        restored, reference = images()
+        loss = CompositeLoss([{"name": "l1"}, {"name": "test-spy"}])
+        assert loss.inputs == ("restored", "reference", "blurry")
+        blurry = reference * 0.5
+        loss(restored, reference, blurry=blurry)
+        assert seen["args"][0] is restored and seen["args"][1] is blurry
+        with pytest.raises(ValueError, match="'test-spy' needs the blurry image"):
+            loss(restored, reference)
+        with pytest.raises(ValueError, match="not loss inputs: sharp"):
+            loss(restored, reference, sharp=blurry)
+    finally:
+        LOSSES._factories.pop("test-spy")

@@ -171,3 +171,72 @@ def test_existing_run_is_never_overwritten(tmp_path) -> None:
         train(config, tmp_path)
     result = train(config, tmp_path, resume=True)  # finished: nothing to do
     assert result.stages[0].steps == 5
+
+
+def test_checkpoints_name_their_architecture_and_load_without_trial(tmp_path, monkeypatch):
+    from defocus.infer import loading
+    from defocus.infer.loading import inspect_weights, load_model
+
+    only = {"name": "only", "steps": 2, "loss": [{"name": "l1", "weight": 1.0}]}
+    config = recipe(stages=[only])
+    train(config, tmp_path)
+    store = CheckpointDir(tmp_path / "only" / "checkpoints")
+    path = store.weights_path(store.latest())
+    built = []
+    real = loading.architecture_shapes
+
+    def counting(architecture, in_channels):
+        built.append((architecture, in_channels))
+        return real(architecture, in_channels)
+
+    monkeypatch.setattr(loading, "architecture_shapes", counting)
+    info = inspect_weights(path)
+    assert info.metadata["architecture"] == config.model.name == info.architecture
+    assert built == [(config.model.name, config.model.in_channels)]
+    expected = type(loading.meta_model(config.model.name, 1))
+    assert type(load_model(path)) is expected
+
+
+def test_stage_loss_gets_the_blurry_input_and_refuses_missing_ones(tmp_path):
+    from defocus.losses import LOSSES, Loss
+
+    calls = []
+
+    class UsesBlurry(Loss):
+        inputs = ("restored", "blurry")
+
+        def forward(self, restored, blurry):
+            calls.append(blurry.shape == restored.shape)
+            return (restored - blurry).abs().mean()
+
+    class UsesBlurMap(Loss):
+        inputs = ("restored", "blur_map")
+
+    LOSSES.register("test-uses-blurry")(UsesBlurry)
+    LOSSES.register("test-uses-blur-map")(UsesBlurMap)
+    try:
+        stage = {"name": "s", "steps": 2, "loss": [{"name": "test-uses-blurry"}]}
+        train(recipe(stages=[stage]), tmp_path / "a")
+        assert calls == [True, True]
+        stage["loss"] = [{"name": "test-uses-blur-map"}]
+        with pytest.raises(DefocusError, match="needs blur_map"):
+            train(recipe(stages=[stage]), tmp_path / "b")
+    finally:
+        LOSSES._factories.pop("test-uses-blurry")
+        LOSSES._factories.pop("test-uses-blur-map")
+
+
+def test_model_options_come_from_the_config_and_travel_with_the_weights(tmp_path):
+    from defocus.infer.loading import inspect_weights, load_model
+
+    only = {"name": "only", "steps": 1, "loss": [{"name": "l1"}]}
+    config = recipe(model={"name": "tiny-unet", "options": {"width": 4}}, stages=[only])
+    train(config, tmp_path)
+    store = CheckpointDir(tmp_path / "only" / "checkpoints")
+    path = store.weights_path(store.latest())
+    assert inspect_weights(path).options == {"width": 4}
+    assert load_model(path).head[0].out_channels == 4
+    from defocus.train.config import check_names
+
+    with pytest.raises(DefocusError, match=r"model\.options"):
+        check_names(recipe(model={"name": "tiny-unet", "options": {"bad": 1}}), "test")

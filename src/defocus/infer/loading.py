@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -12,6 +13,8 @@ from torch import nn
 
 from defocus.errors import DefocusError
 from defocus.models import MODELS, create_model, list_models, resolve_weights
+from defocus.models.protocol import Deblurrer
+from defocus.models.registry import ARCHITECTURE_KEY, IN_CHANNELS_KEY, OPTIONS_KEY
 
 DEFAULT_WEIGHTS: str | None = "wiener-unet-defocus-v1"
 """Shipped weights name (see :func:`defocus.models.list_pretrained`) used for ``"default"``.
@@ -38,6 +41,7 @@ class WeightsInfo:
         parameters: Trainable parameters of the model.
         size_bytes: File size.
         metadata: The file's string metadata (e.g. ``scores``), possibly empty.
+        options: Constructor options of the architecture (from the metadata).
     """
 
     path: Path
@@ -46,6 +50,7 @@ class WeightsInfo:
     parameters: int
     size_bytes: int
     metadata: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 def _header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
@@ -59,10 +64,10 @@ def _header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
     return shapes, metadata
 
 
-def meta_model(architecture: str, in_channels: int) -> nn.Module:
+def meta_model(architecture: str, in_channels: int, **options: Any) -> Deblurrer:
     """Build a registered model on the meta device: shapes only, no memory, little time."""
     with torch.device("meta"):
-        return MODELS.create(architecture, in_channels=in_channels)
+        return MODELS.create(architecture, in_channels=in_channels, **options)
 
 
 def parameter_count(model: nn.Module) -> int:
@@ -71,10 +76,10 @@ def parameter_count(model: nn.Module) -> int:
 
 
 def architecture_shapes(
-    architecture: str, in_channels: int
+    architecture: str, in_channels: int, **options: Any
 ) -> tuple[dict[str, tuple[int, ...]], int]:
     """State-dict shapes and trainable parameter count of a registered model."""
-    model = meta_model(architecture, in_channels)
+    model = meta_model(architecture, in_channels, **options)
     shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     return shapes, parameter_count(model)
 
@@ -82,9 +87,11 @@ def architecture_shapes(
 def inspect_weights(path: str | Path) -> WeightsInfo:
     """Find which registered architecture and channel count a weights file belongs to.
 
-    The file's metadata keys ``architecture`` and ``in_channels`` are used when present;
-    otherwise every registered architecture is tried with 1 and 3 channels and the one
-    whose state-dict keys and shapes match the file exactly is chosen.
+    Files this project writes (exported weights and trainer checkpoints) name their
+    architecture and channels in the metadata (:func:`~defocus.models.registry.
+    architecture_metadata`): only that architecture is built, and the file must fit it.
+    Files without that metadata are matched against every registered architecture with
+    1 and 3 channels; the one whose state-dict keys and shapes fit exactly is chosen.
 
     Args:
         path: A ``.safetensors`` state dict.
@@ -97,12 +104,25 @@ def inspect_weights(path: str | Path) -> WeightsInfo:
     """
     path = Path(path)
     shapes, metadata = _header(path)
-    if "architecture" in metadata and "in_channels" in metadata:
-        candidates = [(metadata["architecture"], int(metadata["in_channels"]))]
-    else:
+    named = metadata.get(ARCHITECTURE_KEY)
+    if named is not None:
+        channels = metadata.get(IN_CHANNELS_KEY, "")
+        if named not in MODELS or channels not in ("1", "3"):
+            raise DefocusError(
+                f"{path}: metadata names architecture {named!r} with in_channels "
+                f"{channels!r}; known architectures: {', '.join(list_models())}, channels 1 or 3"
+            )
+        candidates = [(named, int(channels))]
+        options = _options(path, metadata)
+    else:  # weights written elsewhere: the architecture whose shapes fit
         candidates = [(name, channels) for name in list_models() for channels in (1, 3)]
+        options = {}
     for architecture, channels in candidates:
-        expected, parameters = architecture_shapes(architecture, channels)
+        try:
+            expected, parameters = architecture_shapes(architecture, channels, **options)
+        except (TypeError, ValueError) as exc:
+            message = f"{path}: metadata options do not fit {architecture} ({exc})"
+            raise DefocusError(message) from None
         if expected == shapes:
             return WeightsInfo(
                 path=path,
@@ -111,9 +131,26 @@ def inspect_weights(path: str | Path) -> WeightsInfo:
                 parameters=parameters,
                 size_bytes=path.stat().st_size,
                 metadata=metadata,
+                options=options,
             )
+    if named is not None:
+        raise DefocusError(
+            f"{path}: weights do not fit the architecture its metadata names ({named}, "
+            f"{metadata[IN_CHANNELS_KEY]} channel(s))"
+        )
     known = ", ".join(list_models())
     raise DefocusError(f"{path}: weights fit none of the registered models ({known})")
+
+
+def _options(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
+    """The constructor options a weights file's metadata records (``{}`` if none)."""
+    try:
+        options = json.loads(metadata.get(OPTIONS_KEY, "{}"))
+    except json.JSONDecodeError:
+        options = None
+    if not isinstance(options, dict):
+        raise DefocusError(f"{path}: metadata {OPTIONS_KEY} is not a JSON object")
+    return options
 
 
 def weights_scores(info: WeightsInfo) -> dict[str, object]:
@@ -153,5 +190,7 @@ def load_model(model: str | Path | nn.Module) -> nn.Module:
             "file of trained weights or the name of shipped weights (see `defocus models`)"
         )
     info = inspect_weights(resolve_weights(spec))
-    network = create_model(info.architecture, in_channels=info.in_channels, pretrained=info.path)
+    network = create_model(
+        info.architecture, in_channels=info.in_channels, pretrained=info.path, **info.options
+    )
     return network.eval()

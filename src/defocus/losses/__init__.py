@@ -1,5 +1,6 @@
 """Training losses; every loss is lower-is-better."""
 
+from defocus.losses.base import LOSSES, ROLES, Loss
 from defocus.losses.composite import CompositeLoss
 from defocus.losses.frequency import FrequencyLoss, frequency_loss
 from defocus.losses.pixel import CharbonnierLoss, L1Loss, charbonnier_loss, l1_loss
@@ -12,14 +13,17 @@ from defocus.losses.reblur import (
     reblur_step,
     self_reblur_loss,
 )
-from defocus.losses.registry import create_loss, list_losses, loss_inputs, register_loss
+from defocus.losses.registry import create_loss, list_losses, loss_inputs
 from defocus.losses.sharpness import SharpnessLoss, sharpness_loss
 
 __all__ = [
+    "LOSSES",
+    "ROLES",
     "CharbonnierLoss",
     "CompositeLoss",
     "FrequencyLoss",
     "L1Loss",
+    "Loss",
     "ReblurLoss",
     "SelfReblurLoss",
     "SharpnessLoss",
@@ -33,7 +37,6 @@ __all__ = [
     "reblur_loss",
     "reblur_module_loss",
     "reblur_step",
-    "register_loss",
     "self_reblur_loss",
     "sharpness_loss",
 ]

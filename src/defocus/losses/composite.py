@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from defocus.errors import DefocusError
+from defocus.losses.base import ROLES
 from defocus.losses.reduction import check_reduction
-from defocus.losses.registry import NO_REFERENCE, create_loss, loss_inputs
+from defocus.losses.registry import create_loss
 
 
 class CompositeLoss(nn.Module):
@@ -24,6 +25,10 @@ class CompositeLoss(nn.Module):
 
     Calling the module returns ``(total, terms)`` where ``terms`` maps each term's name
     to its *unweighted* value (for logging), so ``total == Σ weight · terms[name]``.
+    Each term gets the images its loss declares (:attr:`~defocus.losses.base.Loss.
+    inputs`); :attr:`inputs` is what the terms need together, so the caller (the
+    trainer) knows what to pass: ``restored`` and ``reference`` positionally, the other
+    roles (``blurry``, ``psf``, ``blur_map``) by keyword.
     All terms use this module's ``reduction``; since "mean" and "sum" are linear in the
     per-image values, the total has the same meaning as each term's.
 
@@ -35,8 +40,12 @@ class CompositeLoss(nn.Module):
         DefocusError: On an empty list, a term without a name, a duplicate name, a
             non-numeric weight, a ``reduction`` key inside a term, or an unknown loss.
 
+    Attributes:
+        inputs: The roles the terms need, in the order of :data:`~defocus.losses.base.ROLES`.
+
     Shape:
-        - restored, reference: :math:`(B, C, H, W)`.
+        - restored, reference, blurry: :math:`(B, C, H, W)`; psf :math:`(B, 1, h, w)`;
+          blur_map :math:`(B, 1, H, W)`.
         - Output: total and each term :math:`()`, or :math:`(B,)` for ``"none"``.
     """
 
@@ -47,7 +56,6 @@ class CompositeLoss(nn.Module):
             raise DefocusError("loss: at least one term is needed")
         self.names: list[str] = []
         self.weights: list[float] = []
-        self.inputs: list[tuple[str, ...]] = []
         self.losses = nn.ModuleList()
         for index, term in enumerate(terms):
             options = dict(term)
@@ -66,23 +74,35 @@ class CompositeLoss(nn.Module):
             self.losses.append(create_loss(name, reduction=reduction, **options))
             self.names.append(name)
             self.weights.append(float(weight))
-            self.inputs.append(loss_inputs(name))
+        needed = {role for loss in self.losses for role in loss.inputs}
+        self.inputs = tuple(role for role in ROLES if role in needed)
 
     def forward(
-        self, restored: torch.Tensor, reference: torch.Tensor | None = None
+        self,
+        restored: torch.Tensor,
+        reference: torch.Tensor | None = None,
+        **images: torch.Tensor,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Compute the total and the individual terms (see the class docstring).
 
+        Args:
+            restored: The network's output.
+            reference: The sharp ground truth (for terms that need it).
+            **images: Further roles by name: ``blurry``, ``psf``, ``blur_map``.
+
         Raises:
-            ValueError: If a term needs ``reference`` and none was given.
+            ValueError: If a term needs an image that was not given, or a keyword is
+                not a role.
         """
+        given = {"restored": restored, "reference": reference, **images}
+        unknown = sorted(set(given) - set(ROLES))
+        if unknown:
+            raise ValueError(f"not loss inputs: {', '.join(unknown)} (roles: {', '.join(ROLES)})")
         values: dict[str, torch.Tensor] = {}
-        for name, inputs, loss in zip(self.names, self.inputs, self.losses, strict=True):
-            if inputs == NO_REFERENCE:
-                values[name] = loss(restored)
-            elif reference is None:
-                raise ValueError(f"loss term {name!r} needs the reference image")
-            else:
-                values[name] = loss(restored, reference)
+        for name, loss in zip(self.names, self.losses, strict=True):
+            missing = [role for role in loss.inputs if given.get(role) is None]
+            if missing:
+                raise ValueError(f"loss term {name!r} needs the {' and '.join(missing)} image")
+            values[name] = loss(*(given[role] for role in loss.inputs))
         total = sum(w * values[n] for n, w in zip(self.names, self.weights, strict=True))
         return total, values

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from defocus.losses.reduction import check_reduction, reduce_per_image
+from defocus.losses.base import LOSSES, Loss
+from defocus.losses.reduction import reduce_per_image
 from defocus.metrics.base import check_images
 
 
@@ -39,7 +39,8 @@ def frequency_loss(
     return reduce_per_image(torch.fft.fft2(difference).abs(), reduction)
 
 
-class FrequencyLoss(nn.Module):
+@LOSSES.register("frequency")
+class FrequencyLoss(Loss):
     """Module form of :func:`frequency_loss`.
 
     Args:
@@ -49,10 +50,6 @@ class FrequencyLoss(nn.Module):
         - restored, reference: :math:`(B, C, H, W)`.
         - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
     """
-
-    def __init__(self, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = check_reduction(reduction)
 
     def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """Compute the loss (see the class docstring for shapes)."""

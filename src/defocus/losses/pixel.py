@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from defocus.losses.reduction import check_reduction, reduce_per_image
+from defocus.losses.base import LOSSES, Loss
+from defocus.losses.reduction import reduce_per_image
 from defocus.metrics.base import check_images
 
 CHARBONNIER_EPS = 1e-3
@@ -62,7 +62,8 @@ def charbonnier_loss(
     return reduce_per_image(torch.sqrt((restored - reference).square() + eps**2), reduction)
 
 
-class L1Loss(nn.Module):
+@LOSSES.register("l1")
+class L1Loss(Loss):
     """Module form of :func:`l1_loss`.
 
     Args:
@@ -73,16 +74,13 @@ class L1Loss(nn.Module):
         - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
     """
 
-    def __init__(self, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = check_reduction(reduction)
-
     def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """Compute the loss (see the class docstring for shapes)."""
         return l1_loss(restored, reference, self.reduction)
 
 
-class CharbonnierLoss(nn.Module):
+@LOSSES.register("charbonnier")
+class CharbonnierLoss(Loss):
     """Module form of :func:`charbonnier_loss`.
 
     Args:
@@ -95,9 +93,8 @@ class CharbonnierLoss(nn.Module):
     """
 
     def __init__(self, eps: float = CHARBONNIER_EPS, reduction: str = "mean") -> None:
-        super().__init__()
+        super().__init__(reduction)
         self.eps = eps
-        self.reduction = check_reduction(reduction)
 
     def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """Compute the loss (see the class docstring for shapes)."""

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from defocus.losses.base import LOSSES, Loss
 from defocus.losses.pixel import l1_loss
-from defocus.losses.reduction import check_reduction
 from defocus.models.reblur import ReblurModule, frozen
 from defocus.models.registry import load_weights, resolve_weights
 
@@ -150,7 +150,7 @@ def adapt_at_test_time(
         return adapted(blurry)
 
 
-class ReblurLossBase(nn.Module):
+class ReblurLossBase(Loss):
     """Base of the reblurring loss modules: holds ``M_R``, frozen whenever it is used.
 
     Args:
@@ -169,13 +169,13 @@ class ReblurLossBase(nn.Module):
         reduction: str = "mean",
         **module_options: int,
     ) -> None:
-        super().__init__()
-        self.reduction = check_reduction(reduction)
+        super().__init__(reduction)
         self.reblur = ReblurModule(in_channels, **module_options)
         if pretrained is not None:
             load_weights(self.reblur, resolve_weights(pretrained))
 
 
+@LOSSES.register("reblur")
 class ReblurLoss(ReblurLossBase):
     """Module form of :func:`reblur_loss`, registered as the ``"reblur"`` loss.
 
@@ -191,6 +191,7 @@ class ReblurLoss(ReblurLossBase):
         return reblur_loss(self.reblur, restored, reference, self.reduction)
 
 
+@LOSSES.register("self-reblur")
 class SelfReblurLoss(ReblurLossBase):
     """Module form of :func:`self_reblur_loss`, registered as the ``"self-reblur"`` loss.
 
@@ -200,6 +201,8 @@ class SelfReblurLoss(ReblurLossBase):
         - restored: :math:`(B, C, H, W)`.
         - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
     """
+
+    inputs = ("restored",)
 
     def forward(self, restored: torch.Tensor) -> torch.Tensor:
         """Compute the loss (see the class docstring for shapes)."""

@@ -1,48 +1,19 @@
-"""The loss registry: build losses by name from the CLI and configs."""
+"""Build losses by name from the CLI and configs (the registry is :data:`LOSSES`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from torch import nn
-
-from defocus.losses.frequency import FrequencyLoss
-from defocus.losses.pixel import CharbonnierLoss, L1Loss
-from defocus.losses.reblur import ReblurLoss, SelfReblurLoss
-from defocus.losses.sharpness import SharpnessLoss
-from defocus.registry import Registry
-
-LOSSES: Registry[nn.Module] = Registry("loss")
-
-FULL_REFERENCE = ("restored", "reference")
-NO_REFERENCE = ("restored",)
-_INPUTS: dict[str, tuple[str, ...]] = {}
+# the loss modules register themselves on import
+import defocus.losses.frequency
+import defocus.losses.pixel
+import defocus.losses.reblur
+import defocus.losses.sharpness  # noqa: F401
+from defocus.losses.base import LOSSES, Loss
 
 
-def register_loss(
-    name: str, inputs: tuple[str, ...] = FULL_REFERENCE
-) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator registering a loss factory under ``name``.
-
-    Every factory accepts ``reduction=`` (``"mean"``, ``"sum"`` or ``"none"``); the module
-    it builds is called with the images named in ``inputs``, in that order.
-
-    Args:
-        name: Public name, unique among losses.
-        inputs: :data:`FULL_REFERENCE` (``forward(restored, reference)``) or
-            :data:`NO_REFERENCE` (``forward(restored)``).
-    """
-
-    def decorator(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        LOSSES.register(name)(factory)
-        _INPUTS[name] = inputs
-        return factory
-
-    return decorator
-
-
-def create_loss(name: str, **kwargs: object) -> nn.Module:
+def create_loss(name: str, **kwargs: object) -> Loss:
     """Build the loss registered as ``name`` (see :func:`list_losses`).
+
+    Every loss accepts ``reduction=`` (``"mean"``, ``"sum"`` or ``"none"``).
 
     Raises:
         DefocusError: For an unknown name (the message lists the known ones).
@@ -57,13 +28,4 @@ def list_losses() -> list[str]:
 
 def loss_inputs(name: str) -> tuple[str, ...]:
     """The images the loss ``name`` takes, e.g. ``("restored", "reference")``."""
-    LOSSES.get(name)  # uniform error for unknown names
-    return _INPUTS[name]
-
-
-register_loss("l1")(L1Loss)
-register_loss("charbonnier")(CharbonnierLoss)
-register_loss("frequency")(FrequencyLoss)
-register_loss("reblur")(ReblurLoss)
-register_loss("self-reblur", inputs=NO_REFERENCE)(SelfReblurLoss)
-register_loss("sharpness", inputs=NO_REFERENCE)(SharpnessLoss)
+    return LOSSES.get(name).inputs  # type: ignore[attr-defined]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
+from defocus.losses.base import LOSSES, Loss
 from defocus.losses.reduction import check_reduction, reduce_batch
 from defocus.metrics.sharpness import check_q_args, sharpness_q
 
@@ -51,7 +51,8 @@ def sharpness_loss(
     return reduce_batch(-sharpness_q(restored, patch, alpha, variant), reduction)
 
 
-class SharpnessLoss(nn.Module):
+@LOSSES.register("sharpness")
+class SharpnessLoss(Loss):
     """Module form of :func:`sharpness_loss`; called with the restored images only.
 
     Args:
@@ -65,6 +66,8 @@ class SharpnessLoss(nn.Module):
         ``(B, C, H, W) -> ()``, or ``(B,)`` for ``reduction="none"``.
     """
 
+    inputs = ("restored",)
+
     def __init__(
         self,
         patch: int = 8,
@@ -73,10 +76,9 @@ class SharpnessLoss(nn.Module):
         reduction: str = "mean",
         clip: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(reduction)
         check_q_args(patch, alpha, variant)
         self.patch, self.alpha, self.variant, self.clip = patch, alpha, variant, clip
-        self.reduction = check_reduction(reduction)
 
     def forward(self, restored: torch.Tensor) -> torch.Tensor:
         """``-Q`` of the restored images, reduced."""

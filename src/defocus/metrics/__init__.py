@@ -1,6 +1,6 @@
 """Image-quality metrics: sharpness Q, ringing-aware Ω, index J, PSNR, SSIM, LPIPS."""
 
-from defocus.metrics.base import Metric, create_metric, list_metrics, register_metric
+from defocus.metrics.base import METRICS, Metric, create_metric, list_metrics
 from defocus.metrics.fidelity import PSNR, SSIM, psnr, ssim
 from defocus.metrics.lpips import LPIPS, lpips
 from defocus.metrics.omega import Omega, inner_q, omega
@@ -9,6 +9,7 @@ from defocus.metrics.sharpness_index import SharpnessIndexJ, sharpness_index_j
 
 __all__ = [
     "LPIPS",
+    "METRICS",
     "PSNR",
     "SSIM",
     "Metric",
@@ -21,7 +22,6 @@ __all__ = [
     "lpips",
     "omega",
     "psnr",
-    "register_metric",
     "sharpness_index_j",
     "sharpness_q",
     "ssim",

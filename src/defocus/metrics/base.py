@@ -29,12 +29,8 @@ class Metric(nn.Module):
 
 
 METRICS: Registry[Metric] = Registry("metric")
-
-
-def register_metric(cls: type[Metric]) -> type[Metric]:
-    """Class decorator adding a :class:`Metric` subclass to the registry under ``cls.name``."""
-    METRICS.register(cls.name)(cls)
-    return cls
+"""Registered metrics; add one with ``@METRICS.register("name")`` on its class (whose
+``name`` attribute is that name)."""
 
 
 def create_metric(name: str, **kwargs: object) -> Metric:

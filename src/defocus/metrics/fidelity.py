@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from defocus.color import to_luma
-from defocus.metrics.base import Metric, check_images, register_metric
+from defocus.metrics.base import METRICS, Metric, check_images
 
 CHANNELS = ("y", "rgb")
 
@@ -127,7 +127,7 @@ def ssim(
     return index.mean(dim=(1, 2, 3)).view(batch, chans).mean(dim=1)
 
 
-@register_metric
+@METRICS.register("psnr")
 class PSNR(Metric):
     """Module form of :func:`psnr` (registry name ``"psnr"``, higher is better).
 
@@ -153,7 +153,7 @@ class PSNR(Metric):
         return psnr(restored, reference, self.peak, self.channels)
 
 
-@register_metric
+@METRICS.register("ssim")
 class SSIM(Metric):
     """Module form of :func:`ssim` (registry name ``"ssim"``, higher is better).
 

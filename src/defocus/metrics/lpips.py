@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from defocus.metrics.base import Metric, check_images, register_metric
+from defocus.metrics.base import METRICS, Metric, check_images
 
 WEIGHTS_FILE = "lpips_alex.safetensors"
 """The safetensors file in ``defocus/weights`` holding the AlexNet and linear weights."""
@@ -69,7 +69,7 @@ def _unit_normalise(feature: torch.Tensor) -> torch.Tensor:
     return feature / (torch.linalg.vector_norm(feature, dim=1, keepdim=True) + _EPS)
 
 
-@register_metric
+@METRICS.register("lpips")
 class LPIPS(Metric):
     """Learned perceptual distance LPIPS-AlexNet (v0.1); lower is better.
 

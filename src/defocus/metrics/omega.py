@@ -22,7 +22,7 @@ from typing import ClassVar
 import torch
 
 from defocus.color import to_luma
-from defocus.metrics.base import Metric, check_images, register_metric
+from defocus.metrics.base import METRICS, Metric, check_images
 from defocus.metrics.structure import (
     check_patch_args,
     eigenvalues,
@@ -157,7 +157,7 @@ def omega(
     return ((1.0 - weight) * psnr + weight * q_res).mean(dim=(-2, -1))
 
 
-@register_metric
+@METRICS.register("omega")
 class Omega(Metric):
     """Module form of :func:`omega` (registry name ``"omega"``, higher is better).
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 
 from defocus.color import to_luma
-from defocus.metrics.base import Metric, check_images, register_metric
+from defocus.metrics.base import METRICS, Metric, check_images
 from defocus.metrics.structure import (
     check_patch_args,
     eigenvalues,
@@ -99,7 +99,7 @@ def sharpness_q(
     return sharpness_q_map(to_luma(x).squeeze(1), patch, alpha, variant).mean(dim=(-2, -1))
 
 
-@register_metric
+@METRICS.register("q")
 class SharpnessQ(Metric):
     """Module form of :func:`sharpness_q` (registry name ``"q"``, higher is better).
 

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import torch
 
-from defocus.metrics.base import Metric, check_images, register_metric
+from defocus.metrics.base import METRICS, Metric, check_images
 from defocus.metrics.sharpness import check_q_args, sharpness_q
 
 
@@ -64,7 +64,7 @@ def sharpness_index_j(
     return torch.where(defined, (1.0 - ratio).clamp(0.0, 1.0), (deviation == 0).to(q.dtype))
 
 
-@register_metric
+@METRICS.register("j")
 class SharpnessIndexJ(Metric):
     """Module form of :func:`sharpness_index_j` (registry name ``"j"``, higher is better).
 

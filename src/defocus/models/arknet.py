@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from defocus.models.padding import run_padded
-from defocus.models.protocol import Deblurrer
+from defocus.models.protocol import MODELS, Deblurrer
 
 
 class ConvBlock(nn.Sequential):
@@ -34,6 +34,7 @@ def conv_stage(in_channels: int, out_channels: int, depth: int) -> nn.Sequential
     )
 
 
+@MODELS.register("arknet")
 class ARKNet(Deblurrer):
     """U-Net deblurring network of the MMSP 2024 paper (about 4.89 M parameters for C = 1).
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from defocus.models.padding import run_padded
-from defocus.models.protocol import Deblurrer
+from defocus.models.protocol import MODELS, Deblurrer
 
 
 class LayerNorm2d(nn.Module):
@@ -292,6 +292,7 @@ class SkipFusion(nn.Module):
         return first + second
 
 
+@MODELS.register("ehnet")
 class EHNet(Deblurrer):
     """EHNet: 8,779,923 parameters for C = 3 (8,778,193 for C = 1).
 

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from defocus.io import atomic_path
-from defocus.models.registry import create_model
+from defocus.models.registry import architecture_metadata, create_model
 
 
 def export_weights(
@@ -19,6 +19,7 @@ def export_weights(
     in_channels: int = 1,
     scores: dict[str, object] | None = None,
     notes: dict[str, str] | None = None,
+    options: dict[str, object] | None = None,
 ) -> Path:
     """Write a checkpoint's weights as a self-describing safetensors file (atomically).
 
@@ -34,6 +35,7 @@ def export_weights(
         in_channels: Image channels the weights were trained for.
         scores: Benchmark figures to show in ``defocus models`` (JSON-serialisable).
         notes: Further string metadata (training config, data, ...).
+        options: Constructor options of the architecture (recorded in the metadata).
 
     Returns:
         ``destination`` as a path.
@@ -41,14 +43,15 @@ def export_weights(
     Raises:
         DefocusError: If the checkpoint is unreadable or does not fit the model.
     """
-    model = create_model(architecture, in_channels=in_channels, pretrained=checkpoint)
+    model = create_model(
+        architecture, in_channels=in_channels, pretrained=checkpoint, **(options or {})
+    )
     tensors = {
         key: value.detach().to(torch.float32).contiguous()
         for key, value in model.state_dict().items()
     }
     metadata = {
-        "architecture": architecture,
-        "in_channels": str(in_channels),
+        **architecture_metadata(architecture, in_channels, options),
         "scores": json.dumps(scores or {}, sort_keys=True),
         **(notes or {}),
     }

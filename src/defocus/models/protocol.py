@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from defocus.errors import DefocusError
+from defocus.registry import Registry
 
 DEFAULT_MULTIPLE = 16
 """Tile alignment assumed for plain modules adapted by :func:`as_deblurrer`.
@@ -112,3 +113,7 @@ class ModuleDeblurrer(Deblurrer):
 def as_deblurrer(model: nn.Module) -> Deblurrer:
     """``model`` itself if it is a :class:`Deblurrer`, else wrapped in :class:`ModuleDeblurrer`."""
     return model if isinstance(model, Deblurrer) else ModuleDeblurrer(model)
+
+
+MODELS: Registry[Deblurrer] = Registry("model")
+"""Registered networks; add one with ``@MODELS.register("name")`` on its class."""

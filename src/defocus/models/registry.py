@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -9,21 +10,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
+# the networks register themselves on import
+import defocus.models.arknet
+import defocus.models.ehnet
+import defocus.models.tiny_unet
+import defocus.models.wiener_unet
+import defocus.models.xy_deblur  # noqa: F401
 from defocus.errors import DefocusError
-from defocus.models.arknet import ARKNet
-from defocus.models.ehnet import EHNet
-from defocus.models.protocol import Deblurrer
-from defocus.models.tiny_unet import TinyUNet
-from defocus.models.wiener_unet import WienerUNet
-from defocus.models.xy_deblur import XYDeblur
-from defocus.registry import Registry
-
-MODELS: Registry[Deblurrer] = Registry("model")
-MODELS.register("arknet")(ARKNet)
-MODELS.register("ehnet")(EHNet)
-MODELS.register("tiny-unet")(TinyUNet)
-MODELS.register("wiener-unet")(WienerUNet)
-MODELS.register("xy-deblur")(XYDeblur)
+from defocus.models.protocol import MODELS, Deblurrer
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 """Folder of the weights shipped with the package."""
@@ -35,6 +29,28 @@ Other subpackages ship weights in the same folder (e.g. LPIPS), so model weights
 listed here explicitly rather than found by globbing. ``wiener-unet-defocus-v1`` is the
 default model (blind defocus removal on luma; model card: ``docs/default-model.md``).
 """
+
+
+ARCHITECTURE_KEY = "architecture"
+"""Safetensors metadata key naming a weights file's registered architecture."""
+IN_CHANNELS_KEY = "in_channels"
+"""Safetensors metadata key of the image channels (1 or 3) the weights take."""
+OPTIONS_KEY = "model_options"
+"""Safetensors metadata key of the constructor options (a JSON object), when not default."""
+
+
+def architecture_metadata(
+    architecture: str, in_channels: int, options: dict[str, object] | None = None
+) -> dict[str, str]:
+    """The metadata every weights file this project writes carries (export and trainer).
+
+    With it, :func:`defocus.infer.loading.inspect_weights` builds the one architecture
+    named (with its options) instead of trying every registered one.
+    """
+    metadata = {ARCHITECTURE_KEY: architecture, IN_CHANNELS_KEY: str(int(in_channels))}
+    if options:
+        metadata[OPTIONS_KEY] = json.dumps(options, sort_keys=True)
+    return metadata
 
 
 def list_models() -> list[str]:
@@ -49,7 +65,7 @@ def list_pretrained() -> list[str]:
 
 def create_model(
     name: str, in_channels: int = 1, pretrained: str | Path | None = None, **kwargs: object
-) -> nn.Module:
+) -> Deblurrer:
     """Build the model registered as ``name``.
 
     Args:

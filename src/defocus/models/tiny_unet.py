@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from defocus.models.padding import run_padded
-from defocus.models.protocol import Deblurrer
+from defocus.models.protocol import MODELS, Deblurrer
 
 
+@MODELS.register("tiny-unet")
 class TinyUNet(Deblurrer):
     """Two-level U-Net with a global residual, small enough to train in seconds on a CPU.
 

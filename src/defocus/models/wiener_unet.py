@@ -10,7 +10,7 @@ from torch import nn
 
 from defocus.classical.blind import DISK_RADII, BlurEstimate, estimate_disk_blur
 from defocus.models.padding import run_padded
-from defocus.models.protocol import TwoStageDeblurrer
+from defocus.models.protocol import MODELS, TwoStageDeblurrer
 from defocus.models.wiener_bank import WienerBank
 
 HALF = (torch.float16, torch.bfloat16)
@@ -57,6 +57,7 @@ class FusionUNet(nn.Module):
         return self.head(self.dec0(torch.cat([self.up0(up1), skip0], dim=1)))
 
 
+@MODELS.register("wiener-unet")
 class WienerUNet(TwoStageDeblurrer):
     """Blind defocus removal: GCV blur estimate, Wiener candidates around it, U-Net fusion.
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from defocus.models.padding import run_padded
-from defocus.models.protocol import Deblurrer
+from defocus.models.protocol import MODELS, Deblurrer
 
 
 class ResBlock(nn.Module):
@@ -84,6 +84,7 @@ class XYDecoder(nn.Module):
         return self.level1(x)
 
 
+@MODELS.register("xy-deblur")
 class XYDeblur(Deblurrer):
     """XY-Deblur: 4,918,627 parameters for C = 3 (4,917,473 for C = 1).
 

@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from defocus.errors import DefocusError
+from defocus.metrics.base import list_metrics
+from defocus.models import create_model, list_models
+from defocus.train.objective import build_stage_loss
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,11 +40,15 @@ class ModelConfig:
         in_channels: 1 to train on luma, 3 for RGB.
         pretrained: Weights to start from (a registered name or a safetensors path);
             empty for a random initialisation.
+        options: Further constructor arguments of the model (e.g. ``widths = [16,
+            32, 64]`` for ``wiener-unet``); recorded in every checkpoint's metadata so
+            that the weights load with the same architecture.
     """
 
     name: str = "arknet"
     in_channels: int = 1
     pretrained: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -450,15 +459,16 @@ def check_names(config: Config, where: str) -> None:
     Raises:
         DefocusError: Prefixed with ``where``.
     """
-    from defocus.metrics.base import list_metrics
-    from defocus.models import list_models
-    from defocus.train.losses import build_stage_loss
-
     if config.model.name not in list_models():
         raise DefocusError(
             f"{where}: model.name: unknown model {config.model.name!r} "
             f"(known: {', '.join(list_models())})"
         )
+    try:
+        with torch.device("meta"):
+            create_model(config.model.name, config.model.in_channels, **config.model.options)
+    except (TypeError, ValueError) as exc:
+        raise DefocusError(f"{where}: model.options: {exc}") from None
     for name in config.train.val_metrics:
         if name not in list_metrics():
             raise DefocusError(
@@ -467,7 +477,7 @@ def check_names(config: Config, where: str) -> None:
             )
     for index, stage in enumerate(config.stages):
         try:
-            build_stage_loss(stage)
+            build_stage_loss(stage.loss, stage.beta)
         except DefocusError as exc:
             raise DefocusError(f"{where}: stages[{index}].loss: {exc}") from None
 

@@ -32,14 +32,15 @@ from torch.utils.data import DataLoader
 from defocus.errors import DefocusError
 from defocus.infer.precision import autocast_dtype
 from defocus.io import atomic_write_bytes
+from defocus.losses import CompositeLoss
 from defocus.metrics.base import create_metric
 from defocus.models import create_model
-from defocus.models.registry import check_state_dict
+from defocus.models.registry import architecture_metadata, check_state_dict
 from defocus.train import distributed
 from defocus.train.checkpoint import CheckpointDir, capture_rng, checkpoint_name, restore_rng
 from defocus.train.config import Config, StageConfig, TrainConfig, config_to_dict
 from defocus.train.data import ValidationPair, build_training_data, build_validation_pairs
-from defocus.train.losses import build_stage_loss, stage_terms
+from defocus.train.objective import build_stage_loss, stage_terms
 from defocus.train.runlog import RunLog
 from defocus.train.sampler import StepBatchSampler
 from defocus.train.schedule import learning_rate
@@ -88,7 +89,7 @@ class _StageState:
     log: RunLog
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
-    loss_fn: nn.Module
+    loss_fn: CompositeLoss
     term_names: list[str]
     metric_columns: list[str]
     running: torch.Tensor
@@ -96,6 +97,8 @@ class _StageState:
     best: dict[str, Any] = field(default_factory=lambda: {"value": math.nan, "name": ""})
 
 
+TRAINING_ROLES = ("restored", "reference", "blurry")
+"""The images a stage's loss can ask for (:data:`defocus.losses.ROLES`) that training has."""
 # What a checkpoint's training state must hold to resume from it (see Trainer._save).
 RESUME_KEYS = ("step", "optimizer", "scaler", "rng", "best", "running", "running_steps")
 
@@ -176,6 +179,7 @@ class Trainer:
             model_config.name,
             in_channels=model_config.in_channels,
             pretrained=model_config.pretrained or None,
+            **model_config.options,
         ).to(self.device)
         self.initial_weights = {k: v.clone() for k, v in self.model.state_dict().items()}
         channels = model_config.in_channels
@@ -270,7 +274,14 @@ class Trainer:
         config = self.config
         folder = self.out / stage.name
         peak = stage.lr or config.optim.lr
-        term_names = [term["name"] for term in stage_terms(stage)]
+        term_names = [term["name"] for term in stage_terms(stage.loss, stage.beta)]
+        loss_fn = build_stage_loss(stage.loss, stage.beta).to(self.device)
+        missing = [role for role in loss_fn.inputs if role not in TRAINING_ROLES]
+        if missing:
+            raise DefocusError(
+                f"stage {stage.name!r}: its loss needs {', '.join(missing)}, which the "
+                f"training data does not provide (it gives {', '.join(TRAINING_ROLES)})"
+            )
         metric_columns = [f"val_{name}" for name in self.metrics]
         state = _StageState(
             stage=stage,
@@ -283,7 +294,7 @@ class Trainer:
             ),
             optimizer=self._optimizer(peak),
             scaler=torch.amp.GradScaler(self.device.type, enabled=self.scaled),
-            loss_fn=build_stage_loss(stage).to(self.device),
+            loss_fn=loss_fn,
             term_names=term_names,
             metric_columns=metric_columns,
             running=torch.zeros(1 + len(term_names), dtype=torch.float64, device=self.device),
@@ -391,7 +402,8 @@ class Trainer:
             self.device.type, dtype=self.half or torch.float32, enabled=self.half is not None
         ):
             restored = network(blurry)
-        total, terms = state.loss_fn(restored.float(), sharp)
+        extra = {"blurry": blurry} if "blurry" in state.loss_fn.inputs else {}
+        total, terms = state.loss_fn(restored.float(), sharp, **extra)
         state.optimizer.zero_grad(set_to_none=True)
         state.scaler.scale(total).backward()
         if self.config.train.grad_clip > 0:
@@ -461,9 +473,9 @@ class Trainer:
             "running": state.running.cpu(),
             "running_steps": state.running_steps,
         }
+        model = self.config.model
         metadata = {
-            "model": self.config.model.name,
-            "in_channels": str(self.config.model.in_channels),
+            **architecture_metadata(model.name, model.in_channels, model.options),
             "stage": state.stage.name,
             "step": str(done),
         }
