@@ -34,11 +34,14 @@ from pathlib import Path
 import torch
 
 from defocus.bench.evaluate import evaluate, restorer
-from defocus.bench.protocols import DEFAULT_ROOT, load_cases
+from defocus.bench.protocols import load_cases
 from defocus.bench.stats import compare
 from defocus.bench.tables import format_p, markdown_table, records_csv, write_text
 from defocus.train import Config, load_config, train
 from defocus.train.config import StageConfig
+
+DEFAULT_ROOT = Path("../shared/data/test")
+"""Test photos of a checkout with ``../shared`` beside it (a command-line default only)."""
 
 BETAS = (0.0, 0.001, 0.01, 0.05, 0.1)
 METRICS = ("psnr", "ssim", "q", "omega", "lpips")

@@ -318,3 +318,25 @@ def test_tiled_matches_whole_for_a_blur_conditioned_model(tile, overlap):
     assert len(tile_spans(image.shape[0], tile, overlap, model.multiple)) > 1
     whole = deblur(image, model, tile=0)
     assert max_diff(deblur(image, model, tile=tile, overlap=overlap), whole) <= 2
+
+
+def test_deblur_reads_named_weights_once(tmp_path, monkeypatch):
+    from safetensors.torch import save_file
+
+    from defocus.infer import loading
+
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.safetensors"
+    state = create_model("tiny-unet").state_dict()
+    metadata = {"architecture": "tiny-unet", "in_channels": "1"}
+    save_file(state, str(path), metadata=metadata)
+    reads = []
+    real = loading.inspect_weights
+    monkeypatch.setattr(loading, "inspect_weights", lambda p: reads.append(p) or real(p))
+    image = np.full((8, 8), 100, dtype=np.uint8)
+    first = deblur(image, path, device="cpu")
+    np.testing.assert_array_equal(deblur(image, path, device="cpu"), first)
+    assert len(reads) == 1
+    save_file(state, str(path), metadata={**metadata, "note": "retrained"})
+    deblur(image, path, device="cpu")  # the file changed: read again
+    assert len(reads) == 2

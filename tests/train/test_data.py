@@ -65,3 +65,14 @@ def test_too_few_images_and_missing_folder(tmp_path) -> None:
         split_sources(generated(val_holdout=6), 1, seed=0)
     with pytest.raises(DefocusError, match="no such file or folder"):
         split_sources(DataConfig(train=str(tmp_path / "absent")), 1, seed=0)
+
+
+def test_the_library_has_no_default_photo_folder():
+    """``../shared`` may be a command-line default, never the library's."""
+    from defocus.errors import DefocusError
+    from defocus.train.config import DataConfig
+    from defocus.train.data import split_sources
+
+    assert DataConfig().train == ""
+    with pytest.raises(DefocusError, match=r"data\.train"):
+        split_sources(DataConfig(), 1, 0)

@@ -31,7 +31,6 @@ from defocus.registry import Registry
 DATASETS = ("Kodak24", "CBSD68")
 """Test datasets of the protocols, in this order."""
 
-DEFAULT_ROOT = Path("../shared/data/test")
 """Default folder holding one sub-folder per dataset (relative to the working folder)."""
 
 NOISE_SIGMA = 0.01
@@ -130,7 +129,7 @@ def _dataset_folders(root: Path, datasets: Sequence[str]) -> list[Path]:
 
 def load_cases(
     protocol: str | Protocol,
-    root: str | Path = DEFAULT_ROOT,
+    root: str | Path,
     datasets: Sequence[str] = DATASETS,
     limit: int | None = None,
 ) -> list[Case]:

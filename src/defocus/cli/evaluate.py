@@ -7,11 +7,14 @@ import sys
 from pathlib import Path
 
 from defocus.bench.evaluate import DEFAULT_METRICS, evaluate, restorer
-from defocus.bench.protocols import DEFAULT_ROOT, list_protocols, load_cases
+from defocus.bench.protocols import list_protocols, load_cases
 from defocus.cli.options import add_precision_argument
 from defocus.cli.output import progress_bar
 from defocus.errors import DefocusError
 from defocus.metrics.base import list_metrics
+
+DEFAULT_ROOT = Path("../shared/data/test")
+"""Test photos of a checkout with ``../shared`` beside it (a command-line default only)."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

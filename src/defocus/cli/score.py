@@ -17,6 +17,7 @@ from defocus.cli.output import (
     write_csv,
     write_json,
 )
+from defocus.devices import resolve_device
 from defocus.errors import DefocusError
 from defocus.io import list_images, match_paths, probe_image, quantise, read_image
 from defocus.io.staging import check_outputs
@@ -115,15 +116,6 @@ def select_metrics(requested: str | None, available: Sequence[str]) -> list[str]
             needed = " and ".join(options[r] for r in missing)
             raise DefocusError(f"--metrics: metric {name!r} needs {needed}")
     return list(dict.fromkeys(names))
-
-
-def resolve_device(choice: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; ``cuda`` must be available."""
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise DefocusError("--device cuda: no CUDA device is available")
-    if choice == "auto":
-        choice = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(choice)
 
 
 def collect_jobs(restored: str, reference: str | None, blurry: str | None) -> list[dict[str, Path]]:
@@ -226,7 +218,10 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.csv)
     available = [r for r, given in zip(ROLES, (True, args.ref, args.blurry), strict=True) if given]
     names = select_metrics(args.metrics, available)
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except DefocusError as exc:
+        raise DefocusError(f"--device {args.device}: {exc}") from None
     dtype = torch.float64 if device.type == "cpu" else torch.float32
     jobs = collect_jobs(args.restored, args.ref, args.blurry)
     reports = [Path(p) for p in (args.csv, args.json) if p is not None and p != "-"]

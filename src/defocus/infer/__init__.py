@@ -1,6 +1,7 @@
 """Inference: deblurring images of any size with tiling."""
 
-from defocus.infer.deblur import AUTO_TILE, AUTO_TILE_PIXELS, MIN_SIDE, deblur, resolve_device
+from defocus.devices import resolve_device
+from defocus.infer.deblur import AUTO_TILE, AUTO_TILE_PIXELS, MIN_SIDE, deblur
 from defocus.infer.loading import DEFAULT_WEIGHTS, inspect_weights, load_model
 from defocus.infer.tiling import tile_spans, tiled_apply
 

@@ -12,10 +12,11 @@ from PIL import Image
 from torch import nn
 
 from defocus.color import rgb_to_ycbcr, to_luma, ycbcr_to_rgb
+from defocus.devices import resolve_device
 from defocus.errors import DefocusError
 from defocus.infer.adapters import unpack_image
 from defocus.infer.fusion import fold_batchnorm
-from defocus.infer.loading import load_model
+from defocus.infer.loading import shared_model
 from defocus.infer.precision import Precision, autocast_dtype, network_precision
 from defocus.infer.tiling import tiled_apply
 from defocus.models.protocol import (  # noqa: F401 (DEFAULT_MULTIPLE: re-exported)
@@ -35,25 +36,6 @@ MIN_SIDE = 2
 """Smallest image side accepted: a 1-pixel image has no neighbourhood to deblur."""
 OUTPUT_BAND = 256
 """Rows converted back to the image's colours at a time by :func:`restore_two_stage`."""
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a usable device.
-
-    Raises:
-        DefocusError: If the name is invalid or CUDA is asked for but unavailable.
-    """
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise DefocusError(f"unknown device {device!r} (use auto, cpu or cuda)") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise DefocusError(f"device {device!r} requested but CUDA is not available")
-    if resolved.type not in ("cpu", "cuda"):
-        raise DefocusError(f"unsupported device {device!r} (use auto, cpu or cuda)")
-    return resolved
 
 
 def auto_tile(height: int, width: int, tile: int | None) -> int | None:
@@ -217,7 +199,7 @@ def deblur(
             f"{MIN_SIDE}x{MIN_SIDE} pixels"
         )
     target = resolve_device(device)
-    network = as_deblurrer(fold_batchnorm(load_model(model))).to(target)
+    network = as_deblurrer(fold_batchnorm(shared_model(model))).to(target)
     two_stage = isinstance(network, TwoStageDeblurrer)
     half = autocast_dtype(precision, target, full_precision_output=two_stage)
     side = auto_tile(height, width, tile)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ DEFAULT_WEIGHTS: str | None = "wiener-unet-defocus-v1"
 The project's default model (model card: ``docs/default-model.md``); ``None`` would make
 ``"default"`` an error that says how to pass weights explicitly.
 """
+
+SHARED_MODELS = 4
+"""Networks :func:`shared_model` keeps loaded (least recently used dropped first)."""
 
 NO_DEFAULT_MESSAGE = (
     "no default model weights are installed yet; pass trained weights explicitly with "
@@ -162,8 +166,28 @@ def weights_scores(info: WeightsInfo) -> dict[str, object]:
     return scores if isinstance(scores, dict) else {}
 
 
+def weights_file(model: str | Path) -> Path:
+    """The weights file that ``model`` names (``"default"``, shipped weights or a path).
+
+    Raises:
+        DefocusError: If no default weights are installed yet, the name is an
+            architecture without weights, or the weights cannot be found.
+    """
+    spec = str(model)
+    if spec == "default":
+        if DEFAULT_WEIGHTS is None:
+            raise DefocusError(NO_DEFAULT_MESSAGE)
+        spec = DEFAULT_WEIGHTS
+    if spec in MODELS:
+        raise DefocusError(
+            f"model {spec!r} is an architecture without trained weights; pass a .safetensors "
+            "file of trained weights or the name of shipped weights (see `defocus models`)"
+        )
+    return resolve_weights(spec)
+
+
 def load_model(model: str | Path | nn.Module) -> nn.Module:
-    """Return the network that ``model`` names, in eval mode.
+    """Return the network that ``model`` names, in eval mode (a new one each call).
 
     Args:
         model: ``"default"`` (the project's shipped default weights), the name of
@@ -179,18 +203,33 @@ def load_model(model: str | Path | nn.Module) -> nn.Module:
     """
     if isinstance(model, nn.Module):
         return model.eval()
-    spec = str(model)
-    if spec == "default":
-        if DEFAULT_WEIGHTS is None:
-            raise DefocusError(NO_DEFAULT_MESSAGE)
-        spec = DEFAULT_WEIGHTS
-    if spec in MODELS:
-        raise DefocusError(
-            f"model {spec!r} is an architecture without trained weights; pass a .safetensors "
-            "file of trained weights or the name of shipped weights (see `defocus models`)"
-        )
-    info = inspect_weights(resolve_weights(spec))
+    return _build(weights_file(model))
+
+
+def _build(path: Path) -> Deblurrer:
+    info = inspect_weights(path)
     network = create_model(
         info.architecture, in_channels=info.in_channels, pretrained=info.path, **info.options
     )
     return network.eval()
+
+
+@functools.lru_cache(maxsize=SHARED_MODELS)
+def _shared(path: Path, modified_ns: int, size: int) -> Deblurrer:
+    """One network per weights file version (path, modification time, size)."""
+    return _build(path)
+
+
+def shared_model(model: str | Path | nn.Module) -> nn.Module:
+    """Like :func:`load_model`, but a named network is read once and then reused.
+
+    For inference (:func:`defocus.infer.deblur`), which never changes a network's
+    weights: calling it on many images reads and checks the weights file once. A file
+    replaced on disk (new modification time or size) is read again. Do not train or
+    modify the returned network; use :func:`load_model` for a private copy.
+    """
+    if isinstance(model, nn.Module):
+        return model.eval()
+    path = weights_file(model).resolve()
+    stat = path.stat()
+    return _shared(path, stat.st_mtime_ns, stat.st_size)

@@ -59,7 +59,7 @@ class DataConfig:
         source: ``"folder"`` (sharp photos in ``train``) or ``"generated"`` (small
             procedurally drawn scenes, for smoke tests; needs no files).
         train: Folder of sharp training images (relative paths are taken from the
-            current directory).
+            current directory); required when ``source = "folder"``.
         val: Folder of held-out validation images; empty to hold out the last
             ``val_holdout`` images of ``train`` (by sorted name) instead.
         val_holdout: Images of ``train`` kept out of training for validation when
@@ -74,7 +74,7 @@ class DataConfig:
     """
 
     source: str = "folder"
-    train: str = "../shared/data/train/CBSD432"
+    train: str = ""
     val: str = ""
     val_holdout: int = 8
     val_limit: int = 8

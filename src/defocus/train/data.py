@@ -48,11 +48,16 @@ def split_sources(
     out of training; validation keeps at most ``val_limit`` images.
 
     Raises:
-        DefocusError: If a folder is missing or has too few images.
+        DefocusError: If ``data.train`` is not set for folder data, a folder is missing
+            or has too few images.
     """
     if config.source == "generated":
         scenes = generated_scenes(config.generated_images, config.generated_size, channels, seed)
         named: list[tuple[str, Source]] = [(f"scene-{i}", s) for i, s in enumerate(scenes)]
+    elif not config.train:
+        raise DefocusError(
+            'data.train: name the folder of training photos (or set data.source = "generated")'
+        )
     else:
         named = [(path.stem, path) for path in list_images(config.train)]
     if config.val:

@@ -16,6 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from defocus.devices import resolve_device
 from defocus.errors import DefocusError
 
 T = TypeVar("T")
@@ -73,9 +74,10 @@ def setup(device: str = "auto") -> Context:
     rank = _env_int("RANK", 0)
     world_size = _env_int("WORLD_SIZE", 1)
     local_rank = _env_int("LOCAL_RANK", 0)
-    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    if use_cuda and not torch.cuda.is_available():
-        raise DefocusError("train.device = 'cuda' but no CUDA device is available")
+    try:
+        use_cuda = resolve_device(device).type == "cuda"
+    except DefocusError as exc:
+        raise DefocusError(f"train.device: {exc}") from None
     if use_cuda:
         torch.cuda.set_device(local_rank)
         chosen = torch.device("cuda", local_rank)
