@@ -41,14 +41,10 @@ def frequency_loss(
 
 @LOSSES.register("frequency")
 class FrequencyLoss(Loss):
-    """Module form of :func:`frequency_loss`.
-
-    Args:
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """Module form of :func:`frequency_loss` (``reduction`` as there).
 
     Shape:
-        - restored, reference: :math:`(B, C, H, W)`.
-        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+        As for :func:`frequency_loss`.
     """
 
     def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

@@ -49,14 +49,10 @@ def charbonnier_loss(
         restored: Network output.
         reference: Sharp ground truth.
         eps: ε, in intensity units of the [0, 1] scale (default 1e-3).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (see :func:`l1_loss`).
-
-    Returns:
-        The loss; lower is better.
+        reduction: As for :func:`l1_loss`.
 
     Shape:
-        - restored, reference: :math:`(B, C, H, W)`.
-        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+        As for :func:`l1_loss`; lower is better.
     """
     check_images(restored, reference, finite=False)
     return reduce_per_image(torch.sqrt((restored - reference).square() + eps**2), reduction)
@@ -64,14 +60,10 @@ def charbonnier_loss(
 
 @LOSSES.register("l1")
 class L1Loss(Loss):
-    """Module form of :func:`l1_loss`.
-
-    Args:
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """Module form of :func:`l1_loss` (``reduction`` as there).
 
     Shape:
-        - restored, reference: :math:`(B, C, H, W)`.
-        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+        As for :func:`l1_loss`.
     """
 
     def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -81,15 +73,10 @@ class L1Loss(Loss):
 
 @LOSSES.register("charbonnier")
 class CharbonnierLoss(Loss):
-    """Module form of :func:`charbonnier_loss`.
-
-    Args:
-        eps: ε in [0, 1] intensity units (default 1e-3).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """Module form of :func:`charbonnier_loss` (``eps``, ``reduction`` as there).
 
     Shape:
-        - restored, reference: :math:`(B, C, H, W)`.
-        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+        As for :func:`l1_loss`.
     """
 
     def __init__(self, eps: float = CHARBONNIER_EPS, reduction: str = "mean") -> None:

@@ -56,12 +56,9 @@ class ARKNet(Deblurrer):
         widths: Filters per encoder level; the bridge has twice the last one.
         depth: Conv blocks per level.
 
-    Attributes:
-        multiple: Inputs are padded so that H and W are multiples of this.
-
     Shape:
-        - Input: :math:`(B, C, H, W)`, any H and W.
-        - Output: :math:`(B, C, H, W)`.
+        ``(B, C, H, W) -> (B, C, H, W)``, any H and W (``multiple``: see
+        :class:`~defocus.models.protocol.Deblurrer`).
     """
 
     def __init__(

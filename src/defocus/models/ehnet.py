@@ -315,12 +315,9 @@ class EHNet(Deblurrer):
         middle_blocks: Conv blocks and then transformer blocks in the middle.
         decoder_blocks: Transformer blocks per decoder level (deepest first).
 
-    Attributes:
-        multiple: Inputs are padded so that H and W are multiples of this.
-
     Shape:
-        - Input: :math:`(B, C, H, W)`, any H and W.
-        - Output: :math:`(B, C, H, W)`.
+        ``(B, C, H, W) -> (B, C, H, W)``, any H and W (``multiple``: see
+        :class:`~defocus.models.protocol.Deblurrer`).
     """
 
     def __init__(

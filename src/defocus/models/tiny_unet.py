@@ -23,12 +23,9 @@ class TinyUNet(Deblurrer):
         in_channels: Image channels C.
         width: Channels at full resolution.
 
-    Attributes:
-        multiple: Inputs are padded so that H and W are multiples of this.
-
     Shape:
-        - Input: :math:`(B, C, H, W)`, any H and W.
-        - Output: :math:`(B, C, H, W)`.
+        ``(B, C, H, W) -> (B, C, H, W)``, any H and W (``multiple``: see
+        :class:`~defocus.models.protocol.Deblurrer`).
     """
 
     def __init__(self, in_channels: int = 1, width: int = 8) -> None:

@@ -114,12 +114,9 @@ class XYDeblur(Deblurrer):
         widths: Channels of the three levels.
         depth: Residual blocks per level (encoder and decoder).
 
-    Attributes:
-        multiple: Inputs are padded so that H and W are multiples of this.
-
     Shape:
-        - Input: :math:`(B, C, H, W)`, any H and W.
-        - Output: :math:`(B, C, H, W)`.
+        ``(B, C, H, W) -> (B, C, H, W)``, any H and W (``multiple``: see
+        :class:`~defocus.models.protocol.Deblurrer`).
     """
 
     def __init__(

@@ -130,13 +130,22 @@ class BlurOperator:
             return "fft"
         return "opencv" if _can_use_opencv(x) else "direct"
 
+    def _diagonal(self, x: torch.Tensor, method: str, adjoint: bool) -> torch.Tensor | None:
+        """``A x`` (or ``Aᵀ x``) where the blur is diagonal (DCT, circular FFT); else None."""
+        if method == "dct":
+            return self._dct(x)  # symmetric kernel and boundary: Aᵀ = A
+        if method == "fft" and self.boundary == "circular":
+            otf = self.transfer_function((x.shape[-2], x.shape[-1]))
+            spectrum = torch.fft.rfft2(x) * (otf.conj() if adjoint else otf)
+            return torch.fft.irfft2(spectrum, s=x.shape[-2:])
+        return None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``A x``: the blurred images."""
         method = self.path(x)
-        if method == "dct":
-            return self._dct(x)
-        if method == "fft" and self.boundary == "circular":
-            return self._circular(x, conjugate=False)
+        diagonal = self._diagonal(x, method, adjoint=False)
+        if diagonal is not None:
+            return diagonal
         h, w = self.psf.shape[-2:]
         fits = h // 2 < x.shape[-2] and w // 2 < x.shape[-1]
         if method == "opencv" and self.boundary in _OPENCV_BORDERS and fits:
@@ -149,10 +158,9 @@ class BlurOperator:
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         """``Aᵀ y``: correlation with the PSF, folded back through the boundary."""
         method = self.path(y)
-        if method == "dct":
-            return self._dct(y)
-        if method == "fft" and self.boundary == "circular":
-            return self._circular(y, conjugate=True)
+        diagonal = self._diagonal(y, method, adjoint=True)
+        if diagonal is not None:
+            return diagonal
         h, w = self.psf.shape[-2:]
         full = F.pad(y, (w - 1, w - 1, h - 1, h - 1))
         correlated = self._valid(full, self.psf.flip(-2, -1), method, cache=False)
@@ -181,11 +189,6 @@ class BlurOperator:
             ``(B or 1, C or 1, H, W)``.
         """
         return symmetric_eigenvalues(self.psf, (int(size[0]), int(size[1])))
-
-    def _circular(self, x: torch.Tensor, conjugate: bool) -> torch.Tensor:
-        size = (x.shape[-2], x.shape[-1])
-        otf = self.transfer_function(size)
-        return torch.fft.irfft2(torch.fft.rfft2(x) * (otf.conj() if conjugate else otf), s=size)
 
     def _dct(self, x: torch.Tensor) -> torch.Tensor:
         return idct2(self.dct_eigenvalues(x.shape[-2:]) * dct2(x))
