@@ -240,3 +240,63 @@ def test_model_options_come_from_the_config_and_travel_with_the_weights(tmp_path
 
     with pytest.raises(DefocusError, match=r"model\.options"):
         check_names(recipe(model={"name": "tiny-unet", "options": {"bad": 1}}), "test")
+
+
+REBLUR_SMOKE = SMOKE.with_name("reblur_smoke.toml")
+
+
+def reblur_recipe(**train_settings) -> object:
+    table = tomllib.loads(REBLUR_SMOKE.read_text())
+    table["train"].update(train_settings)
+    return config_from_dict(table, "test")
+
+
+def companion_weights(out: Path) -> dict[str, torch.Tensor]:
+    store = CheckpointDir(out / "reblur" / "reblur" / "checkpoints")
+    return load_file(str(store.weights_path(store.latest())))
+
+
+def test_two_networks_train_in_alternation_with_their_own_checkpoints(tmp_path):
+    """The reblur smoke recipe: the deblurrer's reblur term runs through the trained M_R."""
+    from defocus.models import AUXILIARY
+
+    config = reblur_recipe()
+    result = train(config, tmp_path)
+    assert [s.name for s in result.stages] == ["reblur"]
+    rows = list(csv.DictReader(open(tmp_path / "reblur" / "log.csv")))
+    assert {"l1", "reblur", "reblur.loss", "reblur.reblur-module"} <= set(rows[0])
+    assert all(float(r["reblur.loss"]) > 0 for r in rows)
+    torch.manual_seed(0)
+    options = config.stages[0].networks[0].options
+    untrained = AUXILIARY.create("reblur-module", in_channels=1, **options).state_dict()
+    trained = companion_weights(tmp_path)
+    assert trained.keys() == untrained.keys()
+    assert any(not torch.equal(trained[k], untrained[k]) for k in trained)  # M_R learned
+    store = CheckpointDir(tmp_path / "reblur" / "reblur" / "checkpoints")
+    assert store.best() == CheckpointDir(tmp_path / "reblur" / "checkpoints").best()
+
+
+def test_two_network_run_resumes_bit_for_bit(tmp_path):
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train(reblur_recipe(), whole)
+    assert train(reblur_recipe(stop_after=4), split).stopped_at == 4
+    train(reblur_recipe(), split, resume=True)
+    for weights in (final_weights, lambda out, _: companion_weights(out)):
+        a, b = weights(whole, "reblur"), weights(split, "reblur")
+        assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model": "nope"}, "unknown 'nope'"),
+        ({"loss": []}, "at least one loss term"),
+        ({"name": "checkpoints"}, "reserved"),
+        ({"loss": [{"name": "reblur-module", "network": "other"}]}, "names network 'other'"),
+    ],
+)
+def test_bad_networks_are_refused(change, message):
+    table = tomllib.loads(REBLUR_SMOKE.read_text())
+    table["stages"][0]["networks"][0].update(change)
+    with pytest.raises(DefocusError, match=message):
+        config_from_dict(table, "test")

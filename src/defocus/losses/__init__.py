@@ -1,11 +1,12 @@
 """Training losses; every loss is lower-is-better."""
 
-from defocus.losses.base import LOSSES, ROLES, Loss
+from defocus.losses.base import LOSSES, ROLES, Loss, NetworkLoss
 from defocus.losses.composite import CompositeLoss
 from defocus.losses.frequency import FrequencyLoss, frequency_loss
 from defocus.losses.pixel import CharbonnierLoss, L1Loss, charbonnier_loss, l1_loss
 from defocus.losses.reblur import (
     ReblurLoss,
+    ReblurModuleLoss,
     SelfReblurLoss,
     adapt_at_test_time,
     reblur_loss,
@@ -24,7 +25,9 @@ __all__ = [
     "FrequencyLoss",
     "L1Loss",
     "Loss",
+    "NetworkLoss",
     "ReblurLoss",
+    "ReblurModuleLoss",
     "SelfReblurLoss",
     "SharpnessLoss",
     "adapt_at_test_time",

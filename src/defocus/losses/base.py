@@ -14,6 +14,7 @@ The trainer hands each loss exactly what it declares (see
 
 from __future__ import annotations
 
+import abc
 from typing import ClassVar
 
 from torch import nn
@@ -25,7 +26,7 @@ ROLES: tuple[str, ...] = ("restored", "reference", "blurry", "psf", "blur_map")
 """The images a loss can ask for (see the module docstring)."""
 
 
-class Loss(nn.Module):
+class Loss(nn.Module, abc.ABC):
     """Base class of the losses: a reduction and the declared inputs.
 
     Args:
@@ -40,6 +41,19 @@ class Loss(nn.Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = check_reduction(reduction)
+
+
+class NetworkLoss(Loss):
+    """A loss computed through a network of its own (e.g. the reblurring module ``M_R``).
+
+    In training, such a network can be one that the same stage trains alongside the
+    main model (a ``[[stages.networks]]`` entry of the recipe): a loss term naming it
+    with ``network = "<name>"`` gets that network through :meth:`bind_network`.
+    """
+
+    @abc.abstractmethod
+    def bind_network(self, network: nn.Module) -> None:
+        """Compute the loss through ``network`` from now on."""
 
 
 LOSSES: Registry[Loss] = Registry("loss")

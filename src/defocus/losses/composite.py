@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from defocus.errors import DefocusError
-from defocus.losses.base import ROLES
+from defocus.losses.base import ROLES, NetworkLoss
 from defocus.losses.reduction import check_reduction
 from defocus.losses.registry import create_loss
 
@@ -40,8 +40,13 @@ class CompositeLoss(nn.Module):
         DefocusError: On an empty list, a term without a name, a duplicate name, a
             non-numeric weight, a ``reduction`` key inside a term, or an unknown loss.
 
+    A term may name, with ``network = "<name>"``, a network trained alongside in the
+    same stage; :meth:`bind` hands it to that term's loss (a
+    :class:`~defocus.losses.base.NetworkLoss`).
+
     Attributes:
         inputs: The roles the terms need, in the order of :data:`~defocus.losses.base.ROLES`.
+        networks: Term name → name of the trained network it is computed through.
 
     Shape:
         - restored, reference, blurry: :math:`(B, C, H, W)`; psf :math:`(B, 1, h, w)`;
@@ -57,6 +62,7 @@ class CompositeLoss(nn.Module):
         self.names: list[str] = []
         self.weights: list[float] = []
         self.losses = nn.ModuleList()
+        self.networks: dict[str, str] = {}
         for index, term in enumerate(terms):
             options = dict(term)
             name = options.pop("name", None)
@@ -71,11 +77,37 @@ class CompositeLoss(nn.Module):
                 raise DefocusError(
                     f"loss term {name!r}: set 'reduction' on the composite loss, not on a term"
                 )
-            self.losses.append(create_loss(name, reduction=reduction, **options))
+            network = options.pop("network", None)
+            loss = create_loss(name, reduction=reduction, **options)
+            if network is not None:
+                if not isinstance(network, str) or not isinstance(loss, NetworkLoss):
+                    raise DefocusError(
+                        f"loss term {name!r}: 'network' names a trained network, and only "
+                        "losses computed through a network (e.g. reblur) take one"
+                    )
+                self.networks[name] = network
+            self.losses.append(loss)
             self.names.append(name)
             self.weights.append(float(weight))
         needed = {role for loss in self.losses for role in loss.inputs}
         self.inputs = tuple(role for role in ROLES if role in needed)
+
+    def bind(self, networks: Mapping[str, nn.Module]) -> None:
+        """Give every term that names a network (``network = "..."``) that network.
+
+        Raises:
+            DefocusError: If a term names a network that ``networks`` lacks.
+        """
+        for name, loss in zip(self.names, self.losses, strict=True):
+            wanted = self.networks.get(name)
+            if wanted is None:
+                continue
+            if wanted not in networks:
+                known = ", ".join(networks) or "none"
+                raise DefocusError(
+                    f"loss term {name!r}: no trained network {wanted!r} (this stage has {known})"
+                )
+            loss.bind_network(networks[wanted])  # type: ignore[operator]
 
     def forward(
         self,

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from defocus.losses.base import LOSSES, Loss
+from defocus.losses.base import LOSSES, NetworkLoss
 from defocus.losses.pixel import l1_loss
 from defocus.models.reblur import ReblurModule, frozen
 from defocus.models.registry import load_weights, resolve_weights
@@ -150,7 +150,7 @@ def adapt_at_test_time(
         return adapted(blurry)
 
 
-class ReblurLossBase(Loss):
+class ReblurLossBase(NetworkLoss):
     """Base of the reblurring loss modules: holds ``M_R``, frozen whenever it is used.
 
     Args:
@@ -170,9 +170,13 @@ class ReblurLossBase(Loss):
         **module_options: int,
     ) -> None:
         super().__init__(reduction)
-        self.reblur = ReblurModule(in_channels, **module_options)
+        self.reblur: nn.Module = ReblurModule(in_channels, **module_options)
         if pretrained is not None:
             load_weights(self.reblur, resolve_weights(pretrained))
+
+    def bind_network(self, network: nn.Module) -> None:
+        """Use ``network`` as ``M_R`` (e.g. the one the stage trains alongside)."""
+        self.reblur = network
 
 
 @LOSSES.register("reblur")
@@ -189,6 +193,29 @@ class ReblurLoss(ReblurLossBase):
     def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """Compute the loss (see the class docstring for shapes)."""
         return reblur_loss(self.reblur, restored, reference, self.reduction)
+
+
+@LOSSES.register("reblur-module")
+class ReblurModuleLoss(ReblurLossBase):
+    """Module form of :func:`reblur_module_loss`, the ``"reblur-module"`` loss of ``M_R``.
+
+    The training objective of the reblurring module itself (``L_blur + L_sharp``);
+    in a recipe it is the loss of a ``[[stages.networks]]`` entry that trains ``M_R``
+    and binds it with ``network = "<that entry's name>"``. Takes the arguments of
+    :class:`ReblurLossBase`.
+
+    Shape:
+        - restored, reference, blurry: :math:`(B, C, H, W)`.
+        - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
+    """
+
+    inputs = ("restored", "reference", "blurry")
+
+    def forward(
+        self, restored: torch.Tensor, reference: torch.Tensor, blurry: torch.Tensor
+    ) -> torch.Tensor:
+        """``L_blur + L_sharp`` (``restored`` is detached: only ``M_R`` learns)."""
+        return reblur_module_loss(self.reblur, restored, reference, blurry, self.reduction)[0]
 
 
 @LOSSES.register("self-reblur")

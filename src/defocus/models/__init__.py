@@ -13,6 +13,7 @@ in :mod:`defocus.models.reblur` (it is a loss network, not a deblurrer).
 
 from defocus.models.export import export_weights
 from defocus.models.protocol import Deblurrer, TwoStageDeblurrer, as_deblurrer
+from defocus.models.reblur import AUXILIARY, ReblurModule
 from defocus.models.registry import (
     MODELS,
     create_model,
@@ -23,8 +24,10 @@ from defocus.models.registry import (
 )
 
 __all__ = [
+    "AUXILIARY",
     "MODELS",
     "Deblurrer",
+    "ReblurModule",
     "TwoStageDeblurrer",
     "as_deblurrer",
     "create_model",

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from defocus.registry import Registry
+
 
 class ReblurBlock(nn.Module):
     """conv → ReLU → conv plus identity (k x k convolutions with bias).
@@ -35,6 +37,12 @@ class ReblurBlock(nn.Module):
         return x + self.body(x)
 
 
+AUXILIARY: Registry[nn.Module] = Registry("auxiliary network")
+"""Networks that are not deblurrers but are trained alongside one (``[[stages.networks]]``
+of a recipe), e.g. the reblurring module; add one with ``@AUXILIARY.register``."""
+
+
+@AUXILIARY.register("reblur-module")
 class ReblurModule(nn.Module):
     """``M_R``: a small residual CNN trained to amplify the blur left in an image.
 

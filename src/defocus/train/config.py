@@ -22,7 +22,7 @@ import torch
 
 from defocus.errors import DefocusError
 from defocus.metrics.base import list_metrics
-from defocus.models import create_model, list_models
+from defocus.models import AUXILIARY, create_model, list_models
 from defocus.train.objective import build_stage_loss
 
 if sys.version_info >= (3, 11):
@@ -175,6 +175,35 @@ class TrainConfig:
 
 
 @dataclass
+class NetworkConfig:
+    """A network a stage trains alongside the main model, in alternation with it.
+
+    Each step first updates this network on its own loss (the main model's output
+    detached), then the main model on the stage's loss, in which terms naming this
+    network (``network = "<name>"``) are computed through it, frozen. Example: the
+    reblurring module of Nah et al. (``model = "reblur-module"``, ``loss =
+    [{name = "reblur-module", network = "reblur"}]``) next to a deblurrer trained with
+    ``[{name = "l1"}, {name = "reblur", weight = 1.0, network = "reblur"}]``.
+
+    Attributes:
+        name: Its name in loss terms; also its folder ``OUT/<stage>/<name>/``.
+        model: A registered auxiliary network (``defocus.models.AUXILIARY``).
+        options: Constructor arguments of the network (besides ``in_channels``, which
+            is the main model's).
+        loss: Its loss terms ``{name, weight, ...}``.
+        lr: Its peak learning rate; 0 uses the stage's.
+        pretrained: Safetensors weights to start from; empty for a random start.
+    """
+
+    name: str = "reblur"
+    model: str = "reblur-module"
+    options: dict[str, Any] = field(default_factory=dict)
+    loss: list[dict[str, Any]] = field(default_factory=list)
+    lr: float = 0.0
+    pretrained: str = ""
+
+
+@dataclass
 class StageConfig:
     """One training stage.
 
@@ -188,6 +217,8 @@ class StageConfig:
             stage), ``"previous_last"``, ``"model"`` (``model.pretrained`` or random) or
             ``"auto"`` (``"model"`` for the first stage, ``"previous_best"`` after).
         lr: Peak learning rate of this stage; 0 uses ``optim.lr``.
+        networks: Networks trained alongside the model in this stage, each with its
+            own optimiser, loss and checkpoints (see :class:`NetworkConfig`).
     """
 
     name: str = "train"
@@ -196,6 +227,7 @@ class StageConfig:
     beta: float = 0.0
     init: str = "auto"
     lr: float = 0.0
+    networks: list[NetworkConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -326,6 +358,7 @@ def _check_values(config: Config, where: str) -> None:
             fail(f"stages[{index}]: lr and beta must be >= 0")
         if index == 0 and stage.init.startswith("previous"):
             fail("stages[0].init: the first stage has no previous stage")
+        _check_networks(stage, index, fail)
         for term_index, term in enumerate(stage.loss):
             if not isinstance(term.get("name"), str):
                 fail(f"stages[{index}].loss[{term_index}]: needs a string 'name'")
@@ -333,6 +366,33 @@ def _check_values(config: Config, where: str) -> None:
                 isinstance(term["weight"], bool) or not isinstance(term["weight"], int | float)
             ):
                 fail(f"stages[{index}].loss[{term_index}].weight: expected a number")
+
+
+def _check_networks(
+    stage: StageConfig, index: int, fail: typing.Callable[[str], typing.NoReturn]
+) -> None:
+    """Names, models and loss references of a stage's ``[[stages.networks]]``."""
+    names = [network.name for network in stage.networks]
+    for position, network in enumerate(stage.networks):
+        where = f"stages[{index}].networks[{position}]"
+        if not network.name or "/" in network.name or network.name.startswith("."):
+            fail(f"{where}.name: {network.name!r} is not a valid folder name")
+        if network.name == "checkpoints" or names.count(network.name) > 1:
+            fail(f"{where}.name: {network.name!r} is reserved or used twice")
+        if network.model not in AUXILIARY:
+            known = ", ".join(AUXILIARY.names())
+            fail(f"{where}.model: unknown {network.model!r} (known: {known})")
+        if not network.loss:
+            fail(f"{where}.loss: the network needs at least one loss term")
+        if network.lr < 0:
+            fail(f"{where}.lr: must be >= 0")
+    for term in [*stage.loss, *(t for network in stage.networks for t in network.loss)]:
+        wanted = term.get("network")
+        if wanted is not None and wanted not in names:
+            fail(
+                f"stages[{index}]: loss term {term.get('name')!r} names network {wanted!r}, "
+                f"which is not in stages[{index}].networks"
+            )
 
 
 def config_from_dict(table: dict[str, Any], where: str) -> Config:
@@ -478,6 +538,8 @@ def check_names(config: Config, where: str) -> None:
     for index, stage in enumerate(config.stages):
         try:
             build_stage_loss(stage.loss, stage.beta)
+            for network in stage.networks:
+                build_stage_loss(network.loss, 0.0)
         except DefocusError as exc:
             raise DefocusError(f"{where}: stages[{index}].loss: {exc}") from None
 

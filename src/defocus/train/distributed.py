@@ -88,6 +88,20 @@ def setup(device: str = "auto") -> Context:
     return Context(rank=rank, world_size=world_size, local_rank=local_rank, device=chosen)
 
 
+def average_gradients(module: torch.nn.Module, context: Context) -> None:
+    """Average ``module``'s gradients over all processes (what DDP does for the model).
+
+    Used for networks trained alongside the model, which are called inside the model's
+    loss too (frozen there) and so are not wrapped in DDP themselves.
+    """
+    if not context.distributed:
+        return
+    for parameter in module.parameters():
+        if parameter.grad is not None:
+            dist.all_reduce(parameter.grad)
+            parameter.grad.div_(context.world_size)
+
+
 def teardown(context: Context) -> None:
     """Leave the process group (if this run joined one)."""
     if context.distributed and dist.is_initialized():

@@ -34,11 +34,11 @@ from defocus.infer.precision import autocast_dtype
 from defocus.io import atomic_write_bytes
 from defocus.losses import CompositeLoss
 from defocus.metrics.base import create_metric
-from defocus.models import create_model
+from defocus.models import AUXILIARY, create_model, load_weights, resolve_weights
 from defocus.models.registry import architecture_metadata, check_state_dict
 from defocus.train import distributed
 from defocus.train.checkpoint import CheckpointDir, capture_rng, checkpoint_name, restore_rng
-from defocus.train.config import Config, StageConfig, TrainConfig, config_to_dict
+from defocus.train.config import Config, NetworkConfig, StageConfig, TrainConfig, config_to_dict
 from defocus.train.data import ValidationPair, build_training_data, build_validation_pairs
 from defocus.train.objective import build_stage_loss, stage_terms
 from defocus.train.runlog import RunLog
@@ -79,6 +79,18 @@ class RunResult:
 
 
 @dataclass
+class _Companion:
+    """A network trained alongside the model in a stage (``[[stages.networks]]``)."""
+
+    config: NetworkConfig
+    network: nn.Module
+    optimizer: torch.optim.Optimizer
+    loss_fn: CompositeLoss
+    checkpoints: CheckpointDir
+    peak: float
+
+
+@dataclass
 class _StageState:
     """What one stage carries from step to step (and into its checkpoints)."""
 
@@ -95,6 +107,7 @@ class _StageState:
     running: torch.Tensor
     running_steps: int = 0
     best: dict[str, Any] = field(default_factory=lambda: {"value": math.nan, "name": ""})
+    companions: list[_Companion] = field(default_factory=list)
 
 
 TRAINING_ROLES = ("restored", "reference", "blurry")
@@ -217,6 +230,13 @@ class Trainer:
             if latest is not None:
                 weights, _ = checkpoints.load(latest, required=RESUME_KEYS)
                 check_state_dict(self.model, weights, checkpoints.weights_path(latest))
+                for network in stage.networks:
+                    own = CheckpointDir(self.out / stage.name / network.name / "checkpoints")
+                    weights, _ = own.load(latest, required=("optimizer",))
+                    fresh = AUXILIARY.create(
+                        network.model, in_channels=self.config.model.in_channels, **network.options
+                    )
+                    check_state_dict(fresh, weights, own.weights_path(latest))
 
     # ------------------------------------------------------------------ stages
     def run(self) -> RunResult:
@@ -254,11 +274,11 @@ class Trainer:
         weights, _ = previous.load(name)
         return weights
 
-    def _optimizer(self, peak: float) -> torch.optim.Optimizer:
+    def _optimizer(self, peak: float, network: nn.Module | None = None) -> torch.optim.Optimizer:
         optim = self.config.optim
         cls = torch.optim.AdamW if optim.name == "adamw" else torch.optim.Adam
         return cls(
-            self.model.parameters(),
+            (network or self.model).parameters(),
             lr=peak,
             betas=(optim.betas[0], optim.betas[1]),
             eps=optim.eps,
@@ -274,14 +294,17 @@ class Trainer:
         config = self.config
         folder = self.out / stage.name
         peak = stage.lr or config.optim.lr
+        loss_fn = self._stage_loss(stage, stage.name, stage.loss, stage.beta)
+        companions = [self._companion(stage, folder, network, peak) for network in stage.networks]
+        trained = {c.config.name: c.network for c in companions}
+        loss_fn.bind(trained)
+        for companion in companions:
+            companion.loss_fn.bind(trained)
         term_names = [term["name"] for term in stage_terms(stage.loss, stage.beta)]
-        loss_fn = build_stage_loss(stage.loss, stage.beta).to(self.device)
-        missing = [role for role in loss_fn.inputs if role not in TRAINING_ROLES]
-        if missing:
-            raise DefocusError(
-                f"stage {stage.name!r}: its loss needs {', '.join(missing)}, which the "
-                f"training data does not provide (it gives {', '.join(TRAINING_ROLES)})"
-            )
+        for companion in companions:  # logged as "<network>.loss" and "<network>.<term>"
+            prefix = companion.config.name
+            terms = [f"{prefix}.{term['name']}" for term in companion.config.loss]
+            term_names += [f"{prefix}.loss", *terms]
         metric_columns = [f"val_{name}" for name in self.metrics]
         state = _StageState(
             stage=stage,
@@ -298,11 +321,14 @@ class Trainer:
             term_names=term_names,
             metric_columns=metric_columns,
             running=torch.zeros(1 + len(term_names), dtype=torch.float64, device=self.device),
+            companions=companions,
         )
         latest = state.checkpoints.latest() if self.resume else None
         if latest is None:
             self.model.load_state_dict(self._start_weights(index, stage))
             return state, 0
+        for companion in companions:
+            self._resume_companion(companion, latest)
         weights, saved = state.checkpoints.load(latest, required=RESUME_KEYS)
         source = state.checkpoints.weights_path(latest)
         check_state_dict(self.model, weights, source)
@@ -322,6 +348,49 @@ class Trainer:
         state.log.restore(start)
         return state, start
 
+    def _stage_loss(
+        self, stage: StageConfig, owner: str, terms: list[dict[str, Any]], beta: float
+    ) -> CompositeLoss:
+        """A composite loss on the device, refusing roles the training data lacks."""
+        loss_fn = build_stage_loss(terms, beta).to(self.device)
+        missing = [role for role in loss_fn.inputs if role not in TRAINING_ROLES]
+        if missing:
+            raise DefocusError(
+                f"stage {stage.name!r}: the loss of {owner} needs {', '.join(missing)}, which "
+                f"the training data does not provide (it gives {', '.join(TRAINING_ROLES)})"
+            )
+        return loss_fn
+
+    def _companion(
+        self, stage: StageConfig, folder: Path, config: NetworkConfig, stage_peak: float
+    ) -> _Companion:
+        """Build a network trained alongside the model, with its optimiser and loss."""
+        network = AUXILIARY.create(
+            config.model, in_channels=self.config.model.in_channels, **config.options
+        ).to(self.device)
+        if config.pretrained:
+            load_weights(network, resolve_weights(config.pretrained))
+        peak = config.lr or stage_peak
+        return _Companion(
+            config=config,
+            network=network,
+            optimizer=self._optimizer(peak, network),
+            loss_fn=self._stage_loss(stage, config.name, config.loss, 0.0),
+            checkpoints=CheckpointDir(folder / config.name / "checkpoints"),
+            peak=peak,
+        )
+
+    def _resume_companion(self, companion: _Companion, name: str) -> None:
+        """Load a companion's weights and optimiser saved with the model's set ``name``."""
+        weights, saved = companion.checkpoints.load(name, required=("optimizer",))
+        check_state_dict(companion.network, weights, companion.checkpoints.weights_path(name))
+        companion.network.load_state_dict(weights)
+        try:
+            companion.optimizer.load_state_dict(saved["optimizer"])
+        except (ValueError, KeyError, TypeError) as exc:
+            where = companion.checkpoints.state_path(name)
+            raise DefocusError(f"{where}: optimiser state does not fit this run ({exc})") from None
+
     def _run_stage(self, index: int, stage: StageConfig, offset: int) -> tuple[StageResult, int]:
         """Run (or resume, or skip if finished) one stage; return its result and stop step."""
         config, context = self.config, self.context
@@ -337,6 +406,8 @@ class Trainer:
             device_ids = [context.local_rank] if self.device.type == "cuda" else None
             network = DistributedDataParallel(self.model, device_ids=device_ids)
         self.model.train()
+        for companion in state.companions:
+            companion.network.train()
         sampler = StepBatchSampler(
             start,
             stage.steps,
@@ -402,6 +473,19 @@ class Trainer:
             self.device.type, dtype=self.half or torch.float32, enabled=self.half is not None
         ):
             restored = network(blurry)
+        companion_values = []
+        for companion in state.companions:  # first the networks trained alongside
+            for group in companion.optimizer.param_groups:
+                group["lr"] = lr * companion.peak / state.peak
+            loss, parts = companion.loss_fn(restored.detach().float(), sharp, blurry=blurry)
+            companion.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            distributed.average_gradients(companion.network, self.context)
+            clip = self.config.train.grad_clip
+            if clip > 0:
+                nn.utils.clip_grad_norm_(companion.network.parameters(), clip)
+            companion.optimizer.step()
+            companion_values += [loss.detach(), *(v.detach() for v in parts.values())]
         extra = {"blurry": blurry} if "blurry" in state.loss_fn.inputs else {}
         total, terms = state.loss_fn(restored.float(), sharp, **extra)
         state.optimizer.zero_grad(set_to_none=True)
@@ -411,7 +495,7 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
         state.scaler.step(state.optimizer)
         state.scaler.update()
-        values = [total.detach()] + [terms[name].detach() for name in state.term_names]
+        values = [total.detach(), *(terms[name].detach() for name in terms), *companion_values]
         state.running += torch.stack(values).double()
         state.running_steps += 1
         return total
@@ -450,9 +534,10 @@ class Trainer:
                     state.best = {"value": value, "name": checkpoint_name(done)}
             if save or is_best:
                 self._save(state, done)
-                if is_best:
-                    state.checkpoints.mark_best(state.best["name"])
-                state.checkpoints.prune(self.config.train.keep_last)
+                for checkpoints in (state.checkpoints, *(c.checkpoints for c in state.companions)):
+                    if is_best:
+                        checkpoints.mark_best(state.best["name"])
+                    checkpoints.prune(self.config.train.keep_last)
             state.log.save()
             if self.config.train.plot and (validate or done == state.stage.steps):
                 state.log.plot(
@@ -479,6 +564,13 @@ class Trainer:
             "stage": state.stage.name,
             "step": str(done),
         }
+        for companion in state.companions:  # saved first: "latest" of the model names both
+            companion.checkpoints.save(
+                done,
+                companion.network.state_dict(),
+                {"step": done, "optimizer": companion.optimizer.state_dict()},
+                {"network": companion.config.model, "stage": state.stage.name, "step": str(done)},
+            )
         state.checkpoints.save(done, self.model.state_dict(), saved, metadata)
 
     def _finish_stage(self, state: _StageState, done: int) -> StageResult:
@@ -486,7 +578,8 @@ class Trainer:
         if self.context.is_main and state.checkpoints.best() is None:
             latest = state.checkpoints.latest()
             if latest is not None:
-                state.checkpoints.mark_best(latest)
+                for checkpoints in (state.checkpoints, *(c.checkpoints for c in state.companions)):
+                    checkpoints.mark_best(latest)
         distributed.barrier(self.context)
         return self._stage_result(state, done)
 
