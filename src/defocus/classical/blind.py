@@ -24,8 +24,8 @@ from defocus.classical.gcv import log_gcv, onesided_weights
 from defocus.classical.operators import check_observation
 from defocus.classical.wiener import regulariser_power, wiener
 from defocus.degrade.kernels import disk_kernel
+from defocus.operators.blur import BlurOperator
 from defocus.operators.domain import Domain
-from defocus.operators.fourier import psf_to_otf
 
 DISK_RADII = tuple(0.5 + 0.25 * i for i in range(31))
 """Radii (pixels) searched by :func:`estimate_disk_blur`: 0.5 (a single tap: no blur) to 8."""
@@ -122,7 +122,8 @@ def gcv_scores(y: torch.Tensor, psfs: torch.Tensor, balances: Sequence[float]) -
     row_weights = onesided_weights((1, size[0]), spectrum.real)
     weights = (row_weights[:, None] * onesided_weights(size, spectrum.real)).flatten()
     data_power = spectrum[..., :rows, :].abs().square().flatten(1) * weights  # (B, F)
-    otf = psf_to_otf(psfs.to(y.dtype), size, onesided=True)[..., :rows, :]
+    candidates = BlurOperator(psfs.to(y.dtype)[:, None], "circular")  # one per radius
+    otf = candidates.transfer_function(size)[:, 0, :rows, :]
     otf_power = otf.abs().square().flatten(1)  # (R, F)
     penalty = regulariser_power("laplacian", size, y)[..., :rows, :].flatten()
     return log_gcv(data_power, otf_power, penalty, weights, balances)

@@ -12,6 +12,7 @@ from defocus.classical.gcv import gcv_balance
 from defocus.classical.noise_estimate import noise_to_signal_ratio
 from defocus.classical.operators import as_batch_parameter, check_observation, check_positive
 from defocus.degrade.blur import as_psf_tensor
+from defocus.operators.blur import BlurOperator
 from defocus.operators.domain import Domain
 from defocus.operators.fourier import psf_to_otf
 
@@ -54,7 +55,7 @@ def gcv_choice(y: torch.Tensor, psf: torch.Tensor, regulariser: Regulariser) -> 
     domain = Domain.for_psf(y.shape[-2:], psf.shape[-2:], "mirror")
     yp = domain.pad(y)
     size = (yp.shape[-2], yp.shape[-1])
-    otf = psf_to_otf(psf, size, onesided=True)
+    otf = BlurOperator(psf, "circular").transfer_function(size)
     power = regulariser_power(regulariser, size, y)
     return gcv_balance(torch.fft.rfft2(yp), otf.abs().square(), power, size)
 
@@ -116,7 +117,7 @@ def wiener(
     domain = Domain.for_psf(y.shape[-2:], k.shape[-2:], padding)
     yp = domain.pad(y)
     size = (yp.shape[-2], yp.shape[-1])
-    otf = psf_to_otf(k, size, onesided=True)
+    otf = BlurOperator(k, "circular").transfer_function(size)  # the periodic blur on the domain
     power = regulariser_power(regulariser, size, y)
     lam = as_batch_parameter(balance, y)
     restored = torch.fft.rfft2(yp) * wiener_hunt_filter(otf, otf.abs().square(), lam, power)

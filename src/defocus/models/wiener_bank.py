@@ -9,6 +9,7 @@ from torch import nn
 
 from defocus.classical.blind import DISK_RADII, BlurEstimate, disk_bank
 from defocus.classical.wiener import LAPLACIAN, wiener_hunt_filter
+from defocus.operators.blur import BlurOperator
 from defocus.operators.dct import dct2, idct2, symmetric_eigenvalues
 
 
@@ -67,7 +68,8 @@ def _candidates(
     penalty = symmetric_eigenvalues(laplacian, size).square()
     yield y[:, 0]
     for k in range(psfs.shape[1]):
-        eigen = symmetric_eigenvalues(psfs[:, k].to(y.dtype), size)  # (N|1, H, W)
+        blur = BlurOperator(psfs[:, k, None].to(y.dtype), "symmetric", "dct")
+        eigen = blur.dct_eigenvalues(size)[:, 0]  # (N|1, H, W)
         power = eigen.square()
         for level in range(balances.shape[-1]):
             lam = balances[:, k, level].to(y.dtype)[:, None, None]
