@@ -33,3 +33,18 @@ def test_sigterm_during_a_write_unwinds_and_leaves_no_temporary_file(tmp_path, m
     assert "terminated" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # neither plot.png nor a hidden .plot.*.png
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+def test_library_value_and_type_errors_become_one_line(monkeypatch, capsys):
+    import defocus.cli.sweep
+    from defocus.cli.main import main
+
+    for error in (ValueError("padding must be one of ...\nsecond line"), TypeError("bad")):
+
+        def fails(args, error=error):
+            raise error
+
+        monkeypatch.setattr(defocus.cli.sweep, "run", fails)
+        assert main(["sweep", "--out", "unused"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("defocus: error: ")

@@ -9,17 +9,21 @@ name                      defaults
 ========================  =============================================================
 ``wiener``                ``balance="auto"`` (GCV), ``regulariser="laplacian"``,
                           ``padding="mirror"``
-``wiener-blind``          disk radius and balance by GCV (:mod:`defocus.classical.blind`);
-                          the PSF argument is ignored
+``wiener-blind``          disk radius and balance by GCV (:mod:`defocus.classical.blind`),
+                          ``"symmetric"`` boundary; the PSF argument is ignored
 ``richardson-lucy``       ``iterations=30``, ``padding="mirror"``, ``init="observed"``
-``al``                    ``iterations=100``, ``p=0``, ``padding="reflect"`` (the blur
-                          used as black box)
+``al``                    ``iterations=100``, ``p=0``, ``padding="reflect"`` (=
+                          ``"reflect-101"``, the boundary of the blur used as black box)
 ``mrl``                   ``iterations=500``, ``eps=1e-6``, ``padding="reflect"``
 ``mlm``                   ``iterations=100``, ``a = 100·NSR``, ``padding="reflect"``
 ``red-fp``                ``lam=0.02``, ``sigma=√2``, ``denoiser_sigma=3.25``,
                           ``iterations=200``, ``denoiser="guided"``, ``padding="mirror"``
 ``red-sd``                as ``red-fp`` with ``iterations=1500``
 ========================  =============================================================
+
+``padding`` names the boundary model a method assumes (:mod:`defocus.operators.boundary`);
+for the Fourier methods it is their working domain (:mod:`defocus.operators.domain`:
+``"mirror"`` is ``"reflect-101"`` solved exactly for symmetric PSFs).
 """
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ def _one_line(message: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code.
 
-    User errors (:class:`DefocusError`), system errors on files (``OSError``: disk
+    User errors (:class:`DefocusError`, and any ``ValueError`` or ``TypeError`` the
+    library raises for a bad argument), system errors on files (``OSError``: disk
     full, permission denied, ...) and memory exhaustion print ``defocus: error:
     <message>`` on one line to stderr and return 1; no traceback is shown. Usage
     errors print one such line and exit with 2. SIGINT and SIGTERM unwind the command
@@ -87,8 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return int(args.func(args) or 0)
-    except DefocusError as exc:
-        print(f"defocus: error: {_one_line(str(exc))}", file=sys.stderr)
+    except (DefocusError, ValueError, TypeError) as exc:  # the library's errors are ValueErrors
+        print(f"defocus: error: {_one_line(str(exc)) or type(exc).__name__}", file=sys.stderr)
         return 1
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
