@@ -18,9 +18,8 @@ from defocus.operators.blur import BlurOperator, Method
 from defocus.operators.boundary import ALIASES, BOUNDARIES, boundary_indices
 from defocus.operators.boundary import extend as pad_image
 
-Padding = str
-"""A boundary model's name: one of :data:`PADDINGS`."""
 PADDINGS: tuple[str, ...] = (*BOUNDARIES, *ALIASES)
+"""The boundary models' names (:mod:`defocus.operators.boundary`) and aliases."""
 METHODS: tuple[str, ...] = ("auto", "direct", "fft", "opencv")
 __all__ = [
     "PADDINGS",
