@@ -300,3 +300,26 @@ def test_bad_networks_are_refused(change, message):
     table["stages"][0]["networks"][0].update(change)
     with pytest.raises(DefocusError, match=message):
         config_from_dict(table, "test")
+
+
+def test_realistic_data_gives_losses_the_blur_map(tmp_path):
+    from defocus.losses import LOSSES, Loss
+
+    shapes = []
+
+    class UsesBlurMap(Loss):
+        inputs = ("restored", "reference", "blur_map")
+
+        def forward(self, restored, reference, blur_map):
+            shapes.append((tuple(blur_map.shape), float(blur_map.min()) >= 0))
+            return (restored - reference).abs().mean()
+
+    LOSSES.register("test-blur-map")(UsesBlurMap)
+    try:
+        stage = {"name": "s", "steps": 2, "loss": [{"name": "test-blur-map"}]}
+        config = recipe(data={"blur": "realistic"}, stages=[stage])
+        train(config, tmp_path)
+        crop = config.data.crop
+        assert shapes == [((config.train.batch_size, 1, crop, crop), True)] * 2
+    finally:
+        LOSSES._factories.pop("test-blur-map")

@@ -15,11 +15,19 @@ of the largest PSF, so no boundary model enters the blur.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
+from defocus.color import to_luma
+from defocus.data.paired import random_crop_box
+from defocus.data.seeding import Item, item_rng, split_item
+from defocus.data.store import ImageStore, dihedral, take_region, to_float
+from defocus.data.synthetic import resolve_sources
 from defocus.degrade.camera import camera_pipeline, linear_to_srgb, srgb_to_linear
 from defocus.degrade.kernels import disk_kernel, gaussian_kernel, ring_kernel
 from defocus.degrade.lens import LENS_SHAPES, lens_psf, warp_psf
@@ -153,3 +161,74 @@ def render_realistic(
     blurry = camera_pipeline(blurred[inner].contiguous(), generator, sigma, photons, quality)
     reference = (linear_to_srgb(focused[inner]) * 255).round() / 255
     return blurry[0].float(), reference[0].float(), radius_map[inner][0].float()
+
+
+class RealisticDefocusDataset(Dataset):
+    """``(blurry, sharp, blur_map)`` triples of the realistic family from sharp photos.
+
+    Item ``i`` of epoch ``e`` uses photo ``i`` as background and another photo (drawn
+    by the item's generator) for foreground layers; every choice comes from a
+    generator seeded by ``(seed, e, i)`` alone, so an item is the same in any worker,
+    rank or run (see :mod:`defocus.data.seeding`). Crops are read with a margin of the
+    largest PSF (real pixels, or the reflect-101 extension at photo borders).
+
+    Args:
+        images: A folder, or a list of image files or ``(C, H, W)`` tensors in ``[0, 1]``.
+        crop: Side of the square crops returned.
+        config: The family's ranges.
+        luma: Return BT.601 luma (1 channel); the blur still happens in linear RGB.
+        augment: Random flips and quarter turns of both crops.
+        seed: Base seed.
+        cache: Keep decoded images in memory.
+
+    Shape:
+        Items: ``(C, crop, crop)``, ``(C, crop, crop)`` and ``(1, crop, crop)``.
+    """
+
+    def __init__(
+        self,
+        images: str | Path | Sequence[str | Path | torch.Tensor],
+        crop: int = 128,
+        config: RealisticDegradation = RealisticDegradation(),
+        *,
+        luma: bool = False,
+        augment: bool = True,
+        seed: int = 0,
+        cache: bool = True,
+    ) -> None:
+        if crop < 1:
+            raise ValueError(f"crop must be positive, got {crop}")
+        self.store = ImageStore(resolve_sources(images), cache)
+        self.crop, self.config, self.luma = crop, config, luma
+        self.augment, self.seed, self.epoch = augment, seed, 0
+        # the largest PSF: a lens shape stretched to max_radius reaches about 1.6 r
+        self.margin = math.ceil(1.6 * config.max_radius * math.sqrt(config.max_ratio)) + 2
+
+    def set_epoch(self, epoch: int) -> None:
+        """Epoch used for plain integer indices."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def _region(self, rng: np.random.Generator, index: int) -> torch.Tensor:
+        arr = self.store.array(index)
+        top, left = random_crop_box(rng, arr.shape[1:], self.crop, self.store.name(index))
+        side = self.crop + 2 * self.margin
+        x = to_float(take_region(arr, top - self.margin, left - self.margin, side, side))
+        if x.shape[0] == 1:
+            x = x.expand(3, -1, -1)
+        return dihedral(x, int(rng.integers(0, 8))) if self.augment else x
+
+    def __getitem__(self, item: Item) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        epoch, index = split_item(item, self.epoch)
+        index %= len(self)
+        rng = item_rng(self.seed, epoch, index)
+        background = self._region(rng, index)
+        texture = self._region(rng, int(rng.integers(0, len(self))))
+        blurry, sharp, radius = render_realistic(
+            background, texture, rng, self.config, self.margin
+        )
+        if self.luma:
+            blurry, sharp = to_luma(blurry[None])[0], to_luma(sharp[None])[0]
+        return blurry, sharp, radius

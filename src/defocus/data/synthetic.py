@@ -157,9 +157,15 @@ def degradation_preset(name: str) -> DegradationConfig:
     return DEGRADATIONS.create(name)
 
 
-def _resolve_sources(
+def resolve_sources(
     images: str | Path | Sequence[str | Path | torch.Tensor],
 ) -> list[Path | torch.Tensor]:
+    """The image files of a folder, or a list of files and ``(C, H, W)`` tensors, checked.
+
+    Raises:
+        DefocusError: For a tensor that is not ``(C, H, W)`` with 1 or 3 channels, or
+            an empty list.
+    """
     if isinstance(images, str | Path):
         return list_images(images)
     resolved: list[Path | torch.Tensor] = []
@@ -219,7 +225,7 @@ class SyntheticDefocusDataset(Dataset):
             raise ValueError(f"crop must be positive, got {crop}")
         if isinstance(degradation, str):
             degradation = degradation_preset(degradation)
-        self.store = ImageStore(_resolve_sources(images), cache)
+        self.store = ImageStore(resolve_sources(images), cache)
         self.degradation = degradation
         self.crop, self.augment, self.luma, self.seed = crop, augment, luma, seed
         self.epoch = 0

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from defocus.data.realistic import RealisticDefocusDataset
+from defocus.data.synthetic import SyntheticDefocusDataset
 from defocus.errors import DefocusError
 from defocus.io import list_images
 from defocus.train.config import DataConfig
@@ -78,6 +80,11 @@ def split_sources(
     return training, validation
 
 
+REALISTIC = "realistic"
+"""``data.blur`` value selecting the realistic defocus family (:mod:`defocus.data.realistic`):
+items are ``(blurry, sharp, blur_map)``, and losses can ask for ``blur_map``."""
+
+
 def build_training_data(
     config: DataConfig, seed: int, channels: int = 1
 ) -> torch.utils.data.Dataset:
@@ -91,9 +98,9 @@ def build_training_data(
     Returns:
         A dataset whose items are ``(blurry, sharp)`` of shape ``(C, crop, crop)``.
     """
-    from defocus.data import SyntheticDefocusDataset
-
     training, _ = split_sources(config, 1 if config.luma else channels, seed)
+    if config.blur == REALISTIC:
+        return RealisticDefocusDataset(training, config.crop, luma=config.luma, seed=seed)
     return SyntheticDefocusDataset(
         training, config.blur, crop=config.crop, augment=True, luma=config.luma, seed=seed
     )
@@ -109,21 +116,21 @@ def build_validation_pairs(
         seed: Run seed.
         channels: Channels of generated scenes when not training on luma.
     """
-    from defocus.data import SyntheticDefocusDataset
-
     _, validation = split_sources(config, 1 if config.luma else channels, seed)
     if not validation:
         return []
-    dataset = SyntheticDefocusDataset(
-        [source for _, source in validation],
-        config.blur,
-        crop=None,
-        augment=False,
-        luma=config.luma,
-        seed=seed,
-    )
+    sources = [source for _, source in validation]
+    dataset: torch.utils.data.Dataset
+    if config.blur == REALISTIC:  # one fixed crop per image (whole photos are large)
+        dataset = RealisticDefocusDataset(
+            sources, config.crop, luma=config.luma, augment=False, seed=seed
+        )
+    else:
+        dataset = SyntheticDefocusDataset(
+            sources, config.blur, crop=None, augment=False, luma=config.luma, seed=seed
+        )
     pairs = []
     for index, (name, _) in enumerate(validation):
-        blurry, sharp = dataset[(0, index)]
+        blurry, sharp = dataset[(0, index)][:2]
         pairs.append(ValidationPair(name, blurry[None], sharp[None]))
     return pairs

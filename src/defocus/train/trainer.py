@@ -17,6 +17,7 @@ import math
 import random
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,9 +112,15 @@ class _StageState:
 
 
 TRAINING_ROLES = ("restored", "reference", "blurry")
-"""The images a stage's loss can ask for (:data:`defocus.losses.ROLES`) that training has."""
+"""The images a stage's loss can always ask for (:data:`defocus.losses.ROLES`); the
+realistic family (``data.blur = "realistic"``) adds ``blur_map``."""
 # What a checkpoint's training state must hold to resume from it (see Trainer._save).
 RESUME_KEYS = ("step", "optimizer", "scaler", "rng", "best", "running", "running_steps")
+
+
+def _declared(loss_fn: CompositeLoss, images: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The images of ``images`` that ``loss_fn``'s terms declare."""
+    return {role: image for role, image in images.items() if role in loss_fn.inputs}
 
 
 def training_dtype(settings: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -200,7 +207,9 @@ class Trainer:
         self.val_pairs: list[ValidationPair] = build_validation_pairs(
             config.data, config.train.seed, channels
         )
-        found = self.train_data[(0, 0)][1].shape[0]
+        first = self.train_data[(0, 0)]
+        self.data_roles = TRAINING_ROLES + (("blur_map",) if len(first) > 2 else ())
+        found = first[1].shape[0]
         if found != channels:
             raise DefocusError(
                 f"{config.data.train}: images have {found} channels but model.in_channels = "
@@ -353,11 +362,11 @@ class Trainer:
     ) -> CompositeLoss:
         """A composite loss on the device, refusing roles the training data lacks."""
         loss_fn = build_stage_loss(terms, beta).to(self.device)
-        missing = [role for role in loss_fn.inputs if role not in TRAINING_ROLES]
+        missing = [role for role in loss_fn.inputs if role not in self.data_roles]
         if missing:
             raise DefocusError(
                 f"stage {stage.name!r}: the loss of {owner} needs {', '.join(missing)}, which "
-                f"the training data does not provide (it gives {', '.join(TRAINING_ROLES)})"
+                f"the training data does not provide (it gives {', '.join(self.data_roles)})"
             )
         return loss_fn
 
@@ -429,9 +438,9 @@ class Trainer:
                 stage.name, total=stage.steps, completed=start, loss="-", speed="-"
             )
             tick = time.perf_counter()
-            for step, (blurry, sharp) in zip(range(start, stage.steps), loader, strict=True):
+            for step, batch in zip(range(start, stage.steps), loader, strict=True):
                 lr = learning_rate(step, stage.steps, state.peak, config.schedule)
-                total = self._step(state, network, blurry, sharp, lr)
+                total = self._step(state, network, batch, lr)
                 done = step + 1
                 timed_steps += 1
                 timed += time.perf_counter() - tick
@@ -460,15 +469,18 @@ class Trainer:
         self,
         state: _StageState,
         network: nn.Module,
-        blurry: torch.Tensor,
-        sharp: torch.Tensor,
+        batch: Sequence[torch.Tensor],
         lr: float,
     ) -> torch.Tensor:
-        """One optimiser step; accumulates the loss terms for the log; returns the loss."""
+        """One optimiser step; accumulates the loss terms for the log; returns the loss.
+
+        ``batch`` is ``(blurry, sharp)`` or, from the realistic family,
+        ``(blurry, sharp, blur_map)``.
+        """
         for group in state.optimizer.param_groups:
             group["lr"] = lr
-        blurry = blurry.to(self.device, non_blocking=True)
-        sharp = sharp.to(self.device, non_blocking=True)
+        blurry, sharp, *more = (t.to(self.device, non_blocking=True) for t in batch)
+        images = {"blurry": blurry, **({"blur_map": more[0]} if more else {})}
         with torch.autocast(
             self.device.type, dtype=self.half or torch.float32, enabled=self.half is not None
         ):
@@ -477,7 +489,9 @@ class Trainer:
         for companion in state.companions:  # first the networks trained alongside
             for group in companion.optimizer.param_groups:
                 group["lr"] = lr * companion.peak / state.peak
-            loss, parts = companion.loss_fn(restored.detach().float(), sharp, blurry=blurry)
+            loss, parts = companion.loss_fn(
+                restored.detach().float(), sharp, **_declared(companion.loss_fn, images)
+            )
             companion.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             distributed.average_gradients(companion.network, self.context)
@@ -486,8 +500,7 @@ class Trainer:
                 nn.utils.clip_grad_norm_(companion.network.parameters(), clip)
             companion.optimizer.step()
             companion_values += [loss.detach(), *(v.detach() for v in parts.values())]
-        extra = {"blurry": blurry} if "blurry" in state.loss_fn.inputs else {}
-        total, terms = state.loss_fn(restored.float(), sharp, **extra)
+        total, terms = state.loss_fn(restored.float(), sharp, **_declared(state.loss_fn, images))
         state.optimizer.zero_grad(set_to_none=True)
         state.scaler.scale(total).backward()
         if self.config.train.grad_clip > 0:
