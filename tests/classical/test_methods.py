@@ -4,7 +4,9 @@ import torch
 from defocus.classical import create_method, list_methods
 from defocus.errors import DefocusError
 
-NAMES = ["al", "mlm", "mrl", "red-fp", "red-sd", "richardson-lucy", "wiener", "wiener-blind"]
+NAMES = [
+    "al", "gwis", "mlm", "mrl", "red-fp", "red-sd", "richardson-lucy", "wiener", "wiener-blind"
+]
 
 
 def test_registry_lists_every_method():

@@ -19,6 +19,9 @@ name                      defaults
 ``red-fp``                ``lam=0.02``, ``sigma=√2``, ``denoiser_sigma=3.25``,
                           ``iterations=200``, ``denoiser="guided"``, ``padding="mirror"``
 ``red-sd``                as ``red-fp`` with ``iterations=1500``
+``gwis``                  grid-warping sharpening (:mod:`defocus.classical.gwis`), blur
+                          level ``σ = r_eff / 2`` of the PSF (a Gaussian's σ; the disk of
+                          radius r: r / 2) unless ``sigma`` is given; no boundary model
 ========================  =============================================================
 
 ``padding`` names the boundary model a method assumes (:mod:`defocus.operators.boundary`);
@@ -35,9 +38,13 @@ import torch
 
 from defocus.classical.blackbox import blur_operator, landweber_al, modified_lm, modified_rl
 from defocus.classical.blind import blind_wiener
+from defocus.classical.gwis import EDGE_THRESHOLD, MAX_SIGMA, WARP_ITERATIONS, gwis
+from defocus.classical.operators import check_observation
 from defocus.classical.red import red
 from defocus.classical.richardson_lucy import richardson_lucy
 from defocus.classical.wiener import wiener
+from defocus.degrade.blur import as_psf_tensor
+from defocus.degrade.lens import effective_radius
 from defocus.registry import Registry
 
 DeblurMethod = Callable[[torch.Tensor, Any], torch.Tensor]
@@ -121,6 +128,22 @@ def _red_factory(kind: str) -> Callable[..., DeblurMethod]:
 
 METHODS.register("red-fp")(_red_factory("fixed-point"))
 METHODS.register("red-sd")(_red_factory("steepest-descent"))
+
+
+@METHODS.register("gwis")
+def _gwis(
+    sigma: float | None = None,
+    threshold: float = EDGE_THRESHOLD,
+    iterations: int = WARP_ITERATIONS,
+) -> DeblurMethod:
+    def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
+        check_observation(y)
+        kernel = as_psf_tensor(psf, y)
+        check_observation(y, tuple(kernel.shape))
+        level = sigma if sigma is not None else effective_radius(kernel[0, 0]) / 2
+        return gwis(y, min(max(level, 0.5), MAX_SIGMA), threshold, iterations)
+
+    return method
 
 
 def create_method(name: str, **kwargs: Any) -> DeblurMethod:

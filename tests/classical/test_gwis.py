@@ -1,0 +1,81 @@
+"""Grid-warping sharpening: the displacement function, edge sharpening, no new values."""
+
+import pytest
+import torch
+
+from defocus.assets import sample_image_path
+from defocus.classical import create_method
+from defocus.classical.gwis import GWIS, displacement, displacement_field, gwis, warp
+from defocus.color import to_luma
+from defocus.degrade import blur, disk_kernel, gaussian_kernel
+from defocus.degrade.lens import effective_radius
+from defocus.io import read_image
+from defocus.metrics import psnr
+
+
+def step_edge(sigma: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+    sharp = torch.zeros(1, 1, 48, 48, dtype=torch.float64)
+    sharp[..., 24:] = 1
+    return sharp, blur(sharp, gaussian_kernel(sigma), "replicate")
+
+
+def rise_width(row: torch.Tensor) -> int:
+    """Pixels between the 10 % and 90 % crossings of a rising profile."""
+    return int((row > 0.9).nonzero()[0]) - int((row > 0.1).nonzero()[0])
+
+
+def test_displacement_is_continuous_and_keeps_order():
+    t = torch.linspace(-6, 6, 12001, dtype=torch.float64)
+    sigma = torch.tensor(2.0, dtype=torch.float64)
+    d = displacement(t, sigma)
+    assert float((d[1:] - d[:-1]).abs().max()) < 0.01  # continuous
+    assert bool(((t + d)[1:] >= (t + d)[:-1] - 1e-12).all())  # monotone warp
+    assert bool((d[t.abs() > 3] == 0).all())
+    assert float(displacement(torch.tensor(1.0), torch.tensor(2.0))) == -1.0
+
+
+def test_blurred_edge_becomes_sharper_without_new_values():
+    _, blurry = step_edge()
+    out = gwis(blurry, 2.0)
+    assert rise_width(out[0, 0, 10]) < rise_width(blurry[0, 0, 10])
+    assert float(out.min()) >= float(blurry.min()) - 1e-12  # a warp: no ringing
+    assert float(out.max()) <= float(blurry.max()) + 1e-12
+
+
+def test_flat_images_and_zero_fields_are_unchanged():
+    flat = torch.full((1, 3, 20, 24), 0.3, dtype=torch.float64)
+    torch.testing.assert_close(gwis(flat, 2.0), flat)
+    x = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    torch.testing.assert_close(warp(x, torch.zeros(1, 2, 16, 16, dtype=torch.float64)), x)
+
+
+def test_sharpening_a_defocused_photo_raises_psnr_most_near_the_true_level():
+    sharp = to_luma(read_image(sample_image_path()).pixels[None]).double()
+    blurry = blur(sharp, gaussian_kernel(1.5))
+    gains = {s: float(psnr(gwis(blurry, s), sharp) - psnr(blurry, sharp)) for s in (0.5, 1.5, 4.0)}
+    assert gains[1.5] > 0.3 and gains[1.5] > gains[0.5] and gains[1.5] > gains[4.0]
+
+
+def test_registered_method_takes_sigma_from_the_psf_and_module_matches():
+    _, blurry = step_edge(1.5)
+    method = create_method("gwis")
+    level = effective_radius(disk_kernel(3.0)) / 2  # about 1.5
+    torch.testing.assert_close(method(blurry, "disk:3"), gwis(blurry, level))
+    torch.testing.assert_close(GWIS(1.5)(blurry), gwis(blurry, 1.5))
+    given = create_method("gwis", sigma=2.0)(blurry, "disk:9")
+    torch.testing.assert_close(given, gwis(blurry, 2.0))
+
+
+def test_per_pixel_sigma_and_gradients():
+    _, blurry = step_edge()
+    field = displacement_field(blurry, torch.full_like(blurry, 2.0))
+    assert field.shape == (1, 2, 48, 48) and field[:, 1].abs().max() < 1e-9  # vertical edge
+    x = blurry.clone().requires_grad_(True)
+    gwis(x, torch.full_like(blurry, 2.0)).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("sigma", [0.0, -1.0, 100.0])
+def test_bad_sigma_is_refused(sigma):
+    with pytest.raises(ValueError, match="sigma"):
+        gwis(step_edge()[1], sigma)
