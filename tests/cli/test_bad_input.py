@@ -258,6 +258,24 @@ def _prepare_pairs_over_inputs(d: Path) -> list[str]:
     return ["prepare-pairs", "--gt", str(d / "gt"), "--blurry", str(d / "blurry"), "-o", str(d)]
 
 
+def _blurmap_folder_truncated(d: Path) -> list[str]:
+    (d / "in").mkdir()
+    photo(d / "in" / "a_good.png")
+    truncated(d / "in" / "b_bad.png")
+    return ["blurmap", str(d / "in"), "-o", str(d / "out")]
+
+
+def _blurmap_nan_tiff(d: Path) -> list[str]:
+    return ["blurmap", str(float_tiff(d / "a.tif", np.nan)), "-o", str(d / "out")]
+
+
+def _blurmap_output_is_input(d: Path) -> list[str]:
+    """An input named like another input's output (``a.defocus.png``)."""
+    photo(d / "a.png")
+    photo(d / "a.defocus.png", seed=1)
+    return ["blurmap", str(d / "a.png"), str(d / "a.defocus.png"), "-o", str(d)]
+
+
 def _demo_psf_is_output(d: Path) -> list[str]:
     psf = photo(d / "comparison.png", (5, 5), channels=1)
     return ["demo", "--out", str(d), "--psf", str(psf)]
@@ -277,6 +295,9 @@ CASES = [
     Case("prepare-pairs-output-is-input", _prepare_pairs_over_inputs),
     Case("demo-psf-is-output", _demo_psf_is_output),
     # 3. nothing written when one input of a folder is bad
+    Case("blurmap-folder-truncated", _blurmap_folder_truncated),
+    Case("blurmap-nan-tiff", _blurmap_nan_tiff),
+    Case("blurmap-output-is-input", _blurmap_output_is_input),
     Case("degrade-folder-truncated", _folder_good_then_truncated("degrade")),
     Case("deblur-folder-truncated", _folder_good_then_truncated("deblur")),
     Case("deblur-model-folder-truncated", _folder_good_then_truncated_model),

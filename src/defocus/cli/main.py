@@ -17,6 +17,7 @@ from defocus.errors import DefocusError
 # Each module defines ``add_parser(subparsers)`` which registers one sub-command and
 # sets ``func`` (taking the parsed namespace, returning an exit code) as its default.
 COMMAND_MODULES = (
+    "defocus.cli.blurmap",
     "defocus.cli.deblur",
     "defocus.cli.degrade",
     "defocus.cli.demo",
