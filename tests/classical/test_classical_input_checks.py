@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from defocus.classical import create_method, list_methods
+from defocus.classical import BLIND_METHODS, create_method, list_methods
 from defocus.classical.richardson_lucy import richardson_lucy
 from defocus.classical.wiener import wiener
 from defocus.degrade import blur, disk_kernel, gaussian_kernel
@@ -27,7 +27,7 @@ def test_richardson_lucy_iterations_are_bounded(iterations):
         richardson_lucy(Y, "disk:2", iterations=iterations)
 
 
-@pytest.mark.parametrize("name", [m for m in list_methods() if m != "wiener-blind"])
+@pytest.mark.parametrize("name", [m for m in list_methods() if m not in BLIND_METHODS])
 def test_methods_refuse_nan_empty_and_small_images(name):
     method = create_method(name)
     psf = disk_kernel(2)

@@ -79,3 +79,21 @@ def test_per_pixel_sigma_and_gradients():
 def test_bad_sigma_is_refused(sigma):
     with pytest.raises(ValueError, match="sigma"):
         gwis(step_edge()[1], sigma)
+
+
+def test_blind_gwis_sharpens_where_the_blur_map_says_and_spares_the_rest():
+    from defocus.degrade.scene import Layer, layered_defocus
+
+    small = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(0)).double()
+    texture = small.repeat_interleave(4, -1).repeat_interleave(4, -2)
+    alpha = torch.zeros_like(texture)
+    alpha[..., :, :64] = 1  # left in focus, right blurred (Gaussian σ = 2)
+    scene, _ = layered_defocus(
+        texture, 4.0, [Layer(texture, alpha, 0.0)], lambda r: gaussian_kernel(r / 2)
+    )
+    out = create_method("gwis-blind")(scene, None)
+    left, right = (slice(8, 56), slice(72, 120))
+    change_left = float((out - scene)[..., left].abs().mean())
+    assert change_left < float((out - scene)[..., right].abs().mean())
+    truth = texture[..., right]
+    assert float(psnr(out[..., right], truth)) > float(psnr(scene[..., right], truth))

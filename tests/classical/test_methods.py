@@ -5,7 +5,16 @@ from defocus.classical import create_method, list_methods
 from defocus.errors import DefocusError
 
 NAMES = [
-    "al", "gwis", "mlm", "mrl", "red-fp", "red-sd", "richardson-lucy", "wiener", "wiener-blind"
+    "al",
+    "gwis",
+    "gwis-blind",
+    "mlm",
+    "mrl",
+    "red-fp",
+    "red-sd",
+    "richardson-lucy",
+    "wiener",
+    "wiener-blind",
 ]
 
 

@@ -3,7 +3,7 @@
 Zhuo & Sim (2011): re-blurring an edge blurred by a Gaussian of σ with a Gaussian of
 σ₀ lowers its gradient maximum by ``R = sqrt(σ² + σ₀²) / σ``, so at an edge
 ``σ = σ₀ / sqrt(R² - 1)``. Here ``R`` is averaged over two re-blur scales at the
-edge points of :func:`defocus.classical.gwis.edge_points`, converted to a disk radius
+edge points of :func:`defocus.edges.edge_points`, converted to a disk radius
 (``r = 2σ``, the disk of the same second moment), and spread to every pixel by
 normalised convolutions weighted by edge strength at three scales (a pixel takes the
 blur of the edges around it; far from any edge, of the edges farther away). The
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import torch
 
 from defocus.checks import check_batch
-from defocus.classical.gwis import _gradient, edge_points
 from defocus.color import to_luma
 from defocus.degrade.kernels import gaussian_kernel
+from defocus.edges import edge_points, sobel_gradient
 from defocus.operators.blur import BlurOperator
 
 REBLUR_SIGMAS = (1.0, 2.0)
@@ -77,7 +77,7 @@ def gradient_ratio_blur_map(
     edges, magnitude, _, _ = edge_points(luma, threshold)
     sigmas = []
     for sigma0 in REBLUR_SIGMAS:
-        gx, gy = _gradient(_gaussian(luma, sigma0))
+        gx, gy = sobel_gradient(_gaussian(luma, sigma0))
         ratio = magnitude / torch.sqrt(gx**2 + gy**2).clamp_min(1e-12)
         sigmas.append(sigma0 / torch.sqrt((ratio**2 - 1).clamp_min(1e-4)))
     radius_at_edges = (2 * torch.stack(sigmas).mean(dim=0)).clamp(0, MAX_RADIUS)

@@ -30,15 +30,13 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from defocus.checks import check_batch
 from defocus.color import to_luma
+from defocus.edges import EDGE_THRESHOLD, edge_points, pixel_grid, sample_at
 from defocus.limits import check_iterations
 
-EDGE_THRESHOLD = 0.02
-"""Smallest gradient magnitude (per pixel, ``[0, 1]`` units) of an edge point."""
 WARP_ITERATIONS = 30
 """Damped fixed-point iterations inverting the warp (error halves at each)."""
 MAX_SIGMA = 16.0
@@ -54,56 +52,6 @@ def displacement(t: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     near = t.abs() <= sigma
     middle = (t.abs() > sigma) & (t.abs() <= 1.5 * sigma)
     return torch.where(near, -t, torch.where(middle, -(3 * sigma - 2 * t.abs()) * t.sign(), 0 * t))
-
-
-def _gradient(luma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sobel derivatives (per pixel) with replicated borders, ``(B, 1, H, W)`` each."""
-    padded = F.pad(luma, (1, 1, 1, 1), mode="replicate")
-    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
-    kernel = sobel.to(luma)
-    gx = F.conv2d(padded, kernel[None, None])
-    gy = F.conv2d(padded, kernel.T.contiguous()[None, None])
-    return gx, gy
-
-
-def _sample(x: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
-    """Bilinear samples of ``x`` at pixel coordinates ``coords`` ``(B, H, W, 2)`` (x, y)."""
-    height, width = x.shape[-2:]
-    grid = torch.stack(
-        [2 * coords[..., 0] / max(width - 1, 1) - 1, 2 * coords[..., 1] / max(height - 1, 1) - 1],
-        dim=-1,
-    )
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
-
-
-def _pixel_grid(luma: torch.Tensor) -> torch.Tensor:
-    batch, _, height, width = luma.shape
-    ys = torch.arange(height, dtype=luma.dtype, device=luma.device)
-    xs = torch.arange(width, dtype=luma.dtype, device=luma.device)
-    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([grid_x, grid_y], dim=-1).expand(batch, height, width, 2)
-
-
-def edge_points(
-    luma: torch.Tensor, threshold: float = EDGE_THRESHOLD
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Edge points (NMS of the gradient magnitude along the gradient) and their normals.
-
-    Returns:
-        ``(edges, magnitude, nx, ny)``: a boolean edge mask, the gradient magnitude and
-        the unit normal's components.
-
-    Shape:
-        ``(B, 1, H, W)`` -> four ``(B, 1, H, W)`` tensors.
-    """
-    gx, gy = _gradient(luma)
-    magnitude = torch.sqrt(gx**2 + gy**2 + 1e-20)
-    nx, ny = gx / magnitude, gy / magnitude
-    grid = _pixel_grid(luma)
-    step = torch.cat([nx, ny], dim=1).permute(0, 2, 3, 1)
-    ahead, behind = _sample(magnitude, grid + step), _sample(magnitude, grid - step)
-    edges = (magnitude >= ahead) & (magnitude > behind) & (magnitude > threshold)
-    return edges, magnitude, nx, ny
 
 
 def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
@@ -164,12 +112,12 @@ def warp(
     Shape:
         ``image (B, C, H, W)``, ``field (B, 2, H, W)`` -> ``(B, C, H, W)``.
     """
-    target = _pixel_grid(image)
+    target = pixel_grid(image)
     source = target
     for _ in range(iterations):
-        moved = _sample(field, source).permute(0, 2, 3, 1)
+        moved = sample_at(field, source).permute(0, 2, 3, 1)
         source = source - 0.5 * (source + moved - target)
-    return _sample(image, source)
+    return sample_at(image, source)
 
 
 def gwis(

@@ -22,6 +22,8 @@ name                      defaults
 ``gwis``                  grid-warping sharpening (:mod:`defocus.classical.gwis`), blur
                           level ``σ = r_eff / 2`` of the PSF (a Gaussian's σ; the disk of
                           radius r: r / 2) unless ``sigma`` is given; no boundary model
+``gwis-blind``            GWIS with σ = r / 2 per pixel from the blur map of
+                          :func:`defocus.blurmap.estimate_blur_map`; PSF ignored
 ========================  =============================================================
 
 ``padding`` names the boundary model a method assumes (:mod:`defocus.operators.boundary`);
@@ -36,19 +38,21 @@ from typing import Any
 
 import torch
 
+from defocus.blurmap.estimate import estimate_blur_map
 from defocus.classical.blackbox import blur_operator, landweber_al, modified_lm, modified_rl
 from defocus.classical.blind import blind_wiener
-from defocus.classical.gwis import EDGE_THRESHOLD, MAX_SIGMA, WARP_ITERATIONS, gwis
+from defocus.classical.gwis import MAX_SIGMA, WARP_ITERATIONS, gwis
 from defocus.classical.operators import check_observation
 from defocus.classical.red import red
 from defocus.classical.richardson_lucy import richardson_lucy
 from defocus.classical.wiener import wiener
 from defocus.degrade.blur import as_psf_tensor
 from defocus.degrade.lens import effective_radius
+from defocus.edges import EDGE_THRESHOLD
 from defocus.registry import Registry
 
 DeblurMethod = Callable[[torch.Tensor, Any], torch.Tensor]
-BLIND_METHODS = ("wiener-blind",)
+BLIND_METHODS = ("gwis-blind", "wiener-blind")
 """Registered methods that estimate the blur themselves (their PSF argument is ignored)."""
 METHODS: Registry[DeblurMethod] = Registry("deblurring method")
 
@@ -142,6 +146,19 @@ def _gwis(
         check_observation(y, tuple(kernel.shape))
         level = sigma if sigma is not None else effective_radius(kernel[0, 0]) / 2
         return gwis(y, min(max(level, 0.5), MAX_SIGMA), threshold, iterations)
+
+    return method
+
+
+@METHODS.register("gwis-blind")
+def _gwis_blind(
+    threshold: float = EDGE_THRESHOLD, iterations: int = WARP_ITERATIONS
+) -> DeblurMethod:
+    def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
+        check_observation(y)
+        estimate = estimate_blur_map(y)
+        sigma = (estimate.radius / 2).clamp(0.5, MAX_SIGMA)  # a disk of radius r: σ = r / 2
+        return gwis(y, sigma.to(y.dtype), threshold, iterations)
 
     return method
 
