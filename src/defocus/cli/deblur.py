@@ -10,6 +10,7 @@ tensor`` callable plus what it reads and needs), so other restoration back-ends
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ DEFAULT_METHOD = "wiener"
 # preparation stage (24 MP default model: 35). See BENCHMARKS.md.
 METHOD_BYTES_PER_VALUE = {"wiener": 128, "wiener-blind": 128, "richardson-lucy": 32}
 CLASSICAL_BYTES_PER_VALUE = 128
+# GWIS after the restoration: the blur map (78 bytes per value measured on 12 MP, see
+# BENCHMARKS.md) plus the warp's fields, on the whole image.
+POST_BYTES_PER_VALUE = 128
 MODEL_BYTES_PER_VALUE = 48
 # Classical methods on images too large for memory run tile by tile: tiles of at most
 # CLASSICAL_TILE pixels, each reading a context margin of CONTEXT_PSF_SIDES PSF sides
@@ -131,6 +135,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto"
+    )
+    parser.add_argument(
+        "--post",
+        choices=("gwis",),
+        help=(
+            "post-processing after the method or network: gwis = grid-warping sharpening "
+            "with the per-pixel blur level of the result's blur map (the GWIS seed's Fig. 10)"
+        ),
     )
     add_model_arguments(parser)
     parser.set_defaults(func=run)
@@ -365,7 +377,29 @@ def deblur_files(
     return written
 
 
+def with_post_processing(restoration: Restoration, post: str | None) -> Restoration:
+    """The restoration followed by ``--post`` (GWIS with the result's blur map), if any."""
+    if post is None:
+        return restoration
+    sharpen = create_method("gwis-blind")
+    first = restoration.restore
+
+    def restore(x: torch.Tensor) -> torch.Tensor:
+        restored = first(x)
+        with torch.inference_mode():
+            return sharpen(restored, None).clamp(0.0, 1.0)
+
+    return dataclasses.replace(
+        restoration,
+        restore=restore,
+        label=f"{restoration.label} + {post}",
+        bytes_per_value=max(restoration.bytes_per_value, POST_BYTES_PER_VALUE),
+        tiled=False,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``defocus deblur``."""
-    deblur_files(args.inputs, args.output, build_restorer(args), compare=args.compare)
+    restoration = with_post_processing(build_restorer(args), args.post)
+    deblur_files(args.inputs, args.output, restoration, compare=args.compare)
     return 0
