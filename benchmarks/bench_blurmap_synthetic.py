@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from defocus.blurmap import estimate_blur_map
 from defocus.color import to_luma
-from defocus.data.realistic import render_realistic
+from defocus.data.realistic import random_region, render_realistic
 from defocus.edges import sobel_gradient
 from defocus.io import list_images, read_image
 
@@ -49,11 +49,7 @@ def main() -> None:
     for _ in range(args.samples):
         photos = [read_image(files[int(i)]).pixels for i in rng.choice(len(files), 2)]
         side = crop + 2 * margin
-        regions = []
-        for photo in photos:
-            top = int(rng.integers(0, photo.shape[1] - side + 1))
-            left = int(rng.integers(0, photo.shape[2] - side + 1))
-            regions.append(photo[:, top : top + side, left : left + side])
+        regions = [random_region(rng, photo, side) for photo in photos]
         blurry, sharp, radius = render_realistic(*regions, rng, margin=margin)
         estimate = estimate_blur_map(blurry[None].double()).radius[0, 0].float()
         truth, where = radius[0], structure(sharp)

@@ -108,6 +108,20 @@ def soft_matte(rng: np.random.Generator, height: int, width: int) -> torch.Tenso
     return (0.5 - distance).clamp(0, 1)[None, None]  # a one-pixel anti-aliased edge
 
 
+def random_region(rng: np.random.Generator, photo: torch.Tensor, side: int) -> torch.Tensor:
+    """A uniformly placed ``side`` x ``side`` crop of a ``(C, H, W)`` photo.
+
+    Raises:
+        ValueError: If the photo is smaller than the crop.
+    """
+    height, width = photo.shape[-2:]
+    if height < side or width < side:
+        raise ValueError(f"photo of {height}x{width} is smaller than the {side}px crop")
+    top = int(rng.integers(0, height - side + 1))
+    left = int(rng.integers(0, width - side + 1))
+    return photo[..., top : top + side, left : left + side]
+
+
 def render_realistic(
     sharp: torch.Tensor,
     texture: torch.Tensor,
