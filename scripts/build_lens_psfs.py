@@ -18,6 +18,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
+
+from defocus.degrade.lens import effective_radius
 
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "defocus" / "assets"
 
@@ -30,20 +33,14 @@ def clean(psf: np.ndarray) -> np.ndarray:
     return psf / psf.sum()
 
 
-def effective_radius(psf: np.ndarray) -> float:
-    """Radius of the uniform disk with the same second moment about the centroid."""
-    rows, cols = np.indices(psf.shape, dtype=np.float64)
-    cy, cx = (psf * rows).sum(), (psf * cols).sum()
-    return float(np.sqrt(2 * (psf * ((rows - cy) ** 2 + (cols - cx) ** 2)).sum()))
-
-
 def main() -> None:
+    """Build the asset from the folder given on the command line."""
     source = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/psfs/hdc2021")
     shapes, radii = {}, []
     for step in range(12):
         psf = clean(np.load(source / f"step_{step}.npz")["psf"])
         shapes[f"step_{step}"] = psf.astype(np.float16)
-        radii.append(effective_radius(psf))
+        radii.append(effective_radius(torch.from_numpy(psf)))
         print(f"step {step}: {psf.shape[0]}x{psf.shape[1]}, effective radius {radii[-1]:.1f} px")
     np.savez_compressed(ASSETS / "lens_psfs.npz", radii=np.asarray(radii), **shapes)
     shutil.copyfile(source / "LICENSE", ASSETS / "lens_psfs.LICENSE")

@@ -21,9 +21,8 @@ import torch
 
 from defocus.checks import check_batch
 from defocus.color import to_luma
-from defocus.degrade.kernels import gaussian_kernel
+from defocus.degrade import blur, gaussian_kernel
 from defocus.edges import edge_points, sobel_gradient
-from defocus.operators.blur import BlurOperator
 
 REBLUR_SIGMAS = (1.0, 2.0)
 """Gaussian re-blur scales σ₀ whose estimates are averaged."""
@@ -48,8 +47,7 @@ class BlurMap:
 
 
 def _gaussian(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    kernel = gaussian_kernel(sigma, dtype=x.dtype).to(x.device)
-    return BlurOperator(kernel[None, None], "reflect-101").forward(x)
+    return blur(x, gaussian_kernel(sigma), "reflect-101")
 
 
 def gradient_ratio_blur_map(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from defocus.checks import check_batch
-from defocus.operators.blur import BlurOperator
+from defocus.degrade.blur import blur
 
 PsfFamily = Callable[[float], torch.Tensor]
 RAMP_STEP = 0.5
@@ -51,10 +51,7 @@ class Layer:
 
 
 def _blur(x: torch.Tensor, psf: PsfFamily, radius: float) -> torch.Tensor:
-    if radius <= 0:
-        return x
-    kernel = psf(radius).to(dtype=x.dtype, device=x.device)
-    return BlurOperator(kernel[None, None], "reflect-101").forward(x)
+    return x if radius <= 0 else blur(x, psf(radius), "reflect-101")
 
 
 def layered_defocus(
