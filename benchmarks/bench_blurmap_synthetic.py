@@ -1,7 +1,7 @@
 """Blur-map accuracy on synthetic scenes with ground truth (held-out test photos).
 
 Usage: python benchmarks/bench_blurmap_synthetic.py [--root ../shared/data/test/Kodak24]
-       [--samples 48]
+       [--samples 48] [--method learned|gradient-ratio]
 
 Each sample is a 256x256 crop (with margin) of a test photo made into a scene of the
 realistic family (``defocus.data.realistic``: layered / ramp / uniform, disk / ring /
@@ -19,20 +19,16 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from defocus.blurmap import estimate_blur_map
-from defocus.color import to_luma
+from defocus.blurmap import (
+    DEFAULT_ESTIMATOR,
+    ESTIMATORS,
+    estimate_blur_map,
+    radius_errors,
+    structure_mask,
+)
 from defocus.data.realistic import random_region, render_realistic
-from defocus.edges import sobel_gradient
 from defocus.io import list_images, read_image
-
-
-def structure(sharp: torch.Tensor) -> torch.Tensor:
-    """Pixels within 2 px of a gradient of at least 0.02 in the reference."""
-    gx, gy = sobel_gradient(to_luma(sharp[None]).double())
-    strong = (torch.sqrt(gx**2 + gy**2) >= 0.02).double()
-    return F.max_pool2d(strong, 5, stride=1, padding=2)[0, 0] > 0
 
 
 def main() -> None:
@@ -40,6 +36,7 @@ def main() -> None:
     parser.add_argument("--root", default="../shared/data/test/Kodak24")
     parser.add_argument("--samples", type=int, default=48)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--method", choices=ESTIMATORS.names(), default=DEFAULT_ESTIMATOR)
     args = parser.parse_args()
     files = list_images(args.root)
     rng = np.random.default_rng(args.seed)
@@ -51,14 +48,14 @@ def main() -> None:
         side = crop + 2 * margin
         regions = [random_region(rng, photo, side) for photo in photos]
         blurry, sharp, radius = render_realistic(*regions, rng, margin=margin)
-        estimate = estimate_blur_map(blurry[None].double()).radius[0, 0].float()
-        truth, where = radius[0], structure(sharp)
-        error = (estimate - truth).abs()
-        small.append(error[where & (truth <= 8)])
-        large.append((error / truth.clamp_min(1e-6))[where & (truth > 8)])
+        estimate = estimate_blur_map(blurry[None], args.method).radius
+        errors = radius_errors(estimate, radius[None], structure_mask(sharp[None]))
+        small.append(errors[0])
+        large.append(errors[1])
     small_all, large_all = torch.cat(small), torch.cat(large)
     print(
-        f"{args.samples} scenes: median |Δr| for r <= 8: {float(small_all.median()):.2f} px "
+        f"{args.method}, {args.samples} scenes: median |Δr| for r <= 8: "
+        f"{float(small_all.median()):.2f} px "
         f"({small_all.numel()} px); median relative error for r > 8: "
         f"{float(large_all.median()):.0%} ({large_all.numel()} px); "
         f"{time.perf_counter() - start:.0f} s"

@@ -44,8 +44,8 @@ from defocus.infer import deblur, tile_spans
 from defocus.infer.deblur import auto_tile
 from defocus.infer.fusion import fold_batchnorm
 from defocus.infer.loading import load_model
-from defocus.infer.tiling import with_context
 from defocus.models import MODELS, create_model
+from defocus.runtime.tiling import with_context
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared/data/test/Kodak24"
 

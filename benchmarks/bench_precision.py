@@ -32,8 +32,8 @@ from defocus.bench.protocols import load_cases
 from defocus.degrade import add_noise, blur
 from defocus.infer import deblur
 from defocus.infer.loading import load_model
-from defocus.infer.precision import autocast_dtype
 from defocus.metrics import psnr
+from defocus.runtime.precision import autocast_dtype
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared/data/train/HR-photos"
 DATA = Path(__file__).resolve().parents[2] / "shared/data/test"

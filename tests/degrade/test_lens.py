@@ -59,3 +59,12 @@ def test_zero_radius_is_the_identity_and_bad_values_are_refused():
         lens_psf(2.0, LENS_SHAPES)
     with pytest.raises(ValueError):
         warp_psf(disk_kernel(2.0), scale=0.0)
+
+
+@pytest.mark.parametrize("radius", [1e-9, 1e-4, 0.05])
+def test_tiny_radii_give_a_point_without_huge_temporaries(radius):
+    # a radius drawn as 24 * u**2 can be arbitrarily small; the box-filter factor of
+    # the shrink once grew as 1 / radius and asked for terabytes
+    kernel = lens_psf(radius, shape=7)
+    assert kernel.shape[0] <= 3 and kernel.sum().item() == pytest.approx(1.0)
+    assert kernel[kernel.shape[0] // 2, kernel.shape[1] // 2] > 0.9

@@ -24,8 +24,8 @@ from defocus.classical.blind import blind_wiener
 from defocus.cli.main import main
 from defocus.degrade import add_noise, blur, parse_psf
 from defocus.infer import deblur
-from defocus.infer.precision import autocast_dtype
 from defocus.io import quantise, read_image
+from defocus.runtime.precision import autocast_dtype
 
 HASHES = Path(__file__).with_name("hashes.json")
 DEMO_FILES = ("reference.png", "blurry.png", "restored.png", "metrics.csv")

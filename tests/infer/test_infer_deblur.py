@@ -16,9 +16,9 @@ from defocus.infer.deblur import (
     auto_tile,
     resolve_device,
 )
-from defocus.infer.tiling import tile_spans
 from defocus.io import read_image
 from defocus.models import create_model
+from defocus.runtime.tiling import tile_spans
 
 
 class Affine(nn.Module):

@@ -31,9 +31,9 @@ from defocus.bench.protocols import Case
 from defocus.classical import create_method, list_methods
 from defocus.classical.wiener import wiener
 from defocus.errors import DefocusError
-from defocus.infer.precision import Precision, autocast_dtype, network_precision
 from defocus.metrics.base import Metric, create_metric
 from defocus.models.protocol import TwoStageDeblurrer
+from defocus.runtime.precision import Precision, autocast_dtype, network_precision
 
 Restorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Record = dict[str, Any]
@@ -99,7 +99,7 @@ def restorer(spec: str, precision: Precision = "auto") -> Restorer:
     Args:
         spec: ``"blurry"``, ``"wiener-oracle"``, a classical method name, or
             ``"model:NAME_OR_PATH"``.
-        precision: Of a network's layers (see :mod:`defocus.infer.precision`);
+        precision: Of a network's layers (see :mod:`defocus.runtime.precision`);
             classical methods always run in full precision.
 
     Returns:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+
+from defocus.color import to_luma
+from defocus.edges import sobel_gradient
 
 BETA2 = 0.3
 """β² of the Fβ measure used by the defocus-detection literature (CUHK: Shi et al. 2014)."""
@@ -31,3 +35,41 @@ def defocus_scores(probability: torch.Tensor, mask: torch.Tensor) -> dict[str, t
     f_beta = (1 + BETA2) * precision * recall / (BETA2 * precision + recall).clamp_min(1e-12)
     mae = (probability.double() - mask.double()).abs().flatten(1).mean(1)
     return {"f_beta": f_beta, "mae": mae, "precision": precision, "recall": recall}
+
+
+STRUCTURE_GRADIENT = 0.02
+"""Sobel gradient (per pixel, on luma) from which a pixel of the reference has structure."""
+SMALL_RADIUS = 8.0
+"""Radii up to this (pixels) are scored by their absolute error, larger ones relatively."""
+
+
+def structure_mask(reference: torch.Tensor) -> torch.Tensor:
+    """Pixels within 2 px of a luma gradient of at least 0.02 in the all-in-focus image.
+
+    Blur can be measured only where the scene has structure; on a flat region every
+    radius gives the same image.
+
+    Shape:
+        ``(B, C, H, W)`` -> ``(B, 1, H, W)`` booleans.
+    """
+    luma = reference if reference.shape[1] == 1 else to_luma(reference)
+    gx, gy = sobel_gradient(luma.double())
+    strong = (torch.sqrt(gx**2 + gy**2) >= STRUCTURE_GRADIENT).double()
+    return F.max_pool2d(strong, 5, stride=1, padding=2) > 0
+
+
+def radius_errors(
+    radius: torch.Tensor, truth: torch.Tensor, where: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Absolute errors (pixels) where ``truth <= 8`` and relative errors beyond, at ``where``.
+
+    Returns:
+        The two flat tensors of errors (possibly empty).
+
+    Shape:
+        ``(B, 1, H, W)`` each -> ``(N,)``, ``(M,)``.
+    """
+    error = (radius.double() - truth.double()).abs()
+    small = where & (truth <= SMALL_RADIUS)
+    large = where & (truth > SMALL_RADIUS)
+    return error[small], (error / truth.double().clamp_min(1e-6))[large]

@@ -33,7 +33,6 @@ from defocus.cli.output import progress_bar
 from defocus.degrade.kernels import parse_psf, psf_file
 from defocus.errors import DefocusError
 from defocus.infer import resolve_device
-from defocus.infer.tiling import tiled_apply
 from defocus.io import (
     IMAGE_SUFFIXES,
     ImageInfo,
@@ -45,6 +44,7 @@ from defocus.io import (
 from defocus.io.staging import StagedOutputs, check_new_folder, check_outputs
 from defocus.limits import MAX_ITERATIONS, available_memory, check_psf_fits
 from defocus.operators.domain import DOMAINS
+from defocus.runtime.tiling import tiled_apply
 
 Restorer = Callable[[torch.Tensor], torch.Tensor]
 

@@ -19,8 +19,8 @@ from defocus.errors import DefocusError
 from defocus.infer import AUTO_TILE, deblur, load_model, resolve_device
 from defocus.infer.compare import comparison_figure
 from defocus.infer.fusion import fold_batchnorm
-from defocus.infer.tiling import check_tile_settings
 from defocus.io import atomic_path
+from defocus.runtime.tiling import check_tile_settings
 
 COMPARE_SUFFIX = ".compare.png"
 

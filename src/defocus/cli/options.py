@@ -6,7 +6,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-from defocus.infer.precision import PRECISIONS
+from defocus.runtime.precision import PRECISIONS
 
 
 def number(minimum: float = -math.inf, *, above: bool = False) -> Callable[[str], float]:
@@ -49,7 +49,7 @@ def count(minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
 
 
 def add_precision_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """``--precision auto|fp32|bf16|fp16`` of the networks (see :mod:`defocus.infer.precision`)."""
+    """``--precision auto|fp32|bf16|fp16`` of the networks (:mod:`defocus.runtime.precision`)."""
     parser.add_argument(
         "--precision",
         choices=PRECISIONS,

@@ -107,7 +107,8 @@ def warp_psf(
     half = max(0, math.ceil(forward_extent))
     check_psf_side(2 * half + 1, f"warped PSF (scale {scale:g})")
     # box-filter the source to about 3 samples per target tap when shrinking
-    factor = max(1, int(1 / (scale * _SUPERSAMPLE * max(stretch, 1 / stretch))))
+    # (never beyond the whole source: a tiny scale collapses it to one sample)
+    factor = max(1, min(max(h, w), int(1 / (scale * _SUPERSAMPLE * max(stretch, 1 / stretch)))))
     if factor > 1:
         pad_h, pad_w = -h % factor, -w % factor
         padded = F.pad(source[None, None], (0, pad_w, 0, pad_h))

@@ -17,14 +17,14 @@ from defocus.errors import DefocusError
 from defocus.infer.adapters import unpack_image
 from defocus.infer.fusion import fold_batchnorm
 from defocus.infer.loading import shared_model
-from defocus.infer.precision import Precision, autocast_dtype, network_precision
-from defocus.infer.tiling import tiled_apply
 from defocus.models.protocol import (  # noqa: F401 (DEFAULT_MULTIPLE: re-exported)
     DEFAULT_MULTIPLE,
     Deblurrer,
     TwoStageDeblurrer,
     as_deblurrer,
 )
+from defocus.runtime.precision import Precision, autocast_dtype, network_precision
+from defocus.runtime.tiling import tiled_apply
 
 ImageLike = TypeVar("ImageLike", np.ndarray, Image.Image, torch.Tensor)
 
@@ -89,7 +89,7 @@ def colour_restorer(
     3-channel model given grey input sees it replicated to RGB and returns the luma of
     its output (:func:`model_input`, :func:`model_output`). Tiles go to ``device`` (in
     the model's dtype), run under autocast to ``half`` when given (see
-    :mod:`defocus.infer.precision`) and come back to ``home`` as float32.
+    :mod:`defocus.runtime.precision`) and come back to ``home`` as float32.
 
     Shape:
         ``(N, c, h, w) -> (N, c, h, w)`` with ``c`` in {1, 3}.
@@ -174,7 +174,7 @@ def deblur(
         precision: ``"auto"`` (bfloat16 autocast for two-stage networks such as the
             default model on CPUs with native bfloat16 units and on CUDA, float32
             elsewhere and for single-stage networks), ``"fp32"``, ``"bf16"`` or
-            ``"fp16"``; see :mod:`defocus.infer.precision`. Global stages (blur
+            ``"fp16"``; see :mod:`defocus.runtime.precision`. Global stages (blur
             estimate, Wiener deconvolution) always run in full precision.
 
     Returns:

@@ -1,6 +1,7 @@
 """Training losses; every loss is lower-is-better."""
 
 from defocus.losses.base import LOSSES, ROLES, Loss, NetworkLoss
+from defocus.losses.blur_map import BlurMapLoss, blur_map_loss
 from defocus.losses.composite import CompositeLoss
 from defocus.losses.frequency import FrequencyLoss, frequency_loss
 from defocus.losses.pixel import CharbonnierLoss, L1Loss, charbonnier_loss, l1_loss
@@ -20,6 +21,7 @@ from defocus.losses.sharpness import SharpnessLoss, sharpness_loss
 __all__ = [
     "LOSSES",
     "ROLES",
+    "BlurMapLoss",
     "CharbonnierLoss",
     "CompositeLoss",
     "FrequencyLoss",
@@ -31,6 +33,7 @@ __all__ = [
     "SelfReblurLoss",
     "SharpnessLoss",
     "adapt_at_test_time",
+    "blur_map_loss",
     "charbonnier_loss",
     "create_loss",
     "frequency_loss",

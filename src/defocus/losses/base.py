@@ -9,7 +9,10 @@ The trainer hands each loss exactly what it declares (see
 ``reference``  the sharp ground truth ``(B, C, H, W)``;
 ``blurry``     the network's input ``(B, C, H, W)``;
 ``psf``        the degradation's PSF ``(B, 1, h, w)``;
-``blur_map``   the ground-truth per-pixel blur radius in pixels ``(B, 1, H, W)``.
+``blur_map``   the ground-truth per-pixel blur radius in pixels ``(B, 1, H, W)``;
+               negative where it is unknown (photos with only a defocus mask);
+``defocus_mask`` 1 where a pixel is out of focus, 0 where in focus, negative where
+               unknown ``(B, 1, H, W)``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ from torch import nn
 from defocus.losses.reduction import check_reduction
 from defocus.registry import Registry
 
-ROLES: tuple[str, ...] = ("restored", "reference", "blurry", "psf", "blur_map")
+ROLES: tuple[str, ...] = (
+    "restored",
+    "reference",
+    "blurry",
+    "psf",
+    "blur_map",
+    "defocus_mask",
+)
 """The images a loss can ask for (see the module docstring)."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 # the loss modules register themselves on import
+import defocus.losses.blur_map
 import defocus.losses.frequency
 import defocus.losses.pixel
 import defocus.losses.reblur

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
-from torch import nn
 
 # the networks register themselves on import
 import defocus.models.arknet
@@ -17,10 +11,31 @@ import defocus.models.tiny_unet
 import defocus.models.wiener_unet
 import defocus.models.xy_deblur  # noqa: F401
 from defocus.errors import DefocusError
+from defocus.io.weights import (
+    ARCHITECTURE_KEY,
+    IN_CHANNELS_KEY,
+    OPTIONS_KEY,
+    WEIGHTS_DIR,
+    architecture_metadata,
+    check_state_dict,
+    load_weights,
+)
 from defocus.models.protocol import MODELS, Deblurrer
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-"""Folder of the weights shipped with the package."""
+__all__ = [
+    "ARCHITECTURE_KEY",
+    "IN_CHANNELS_KEY",
+    "OPTIONS_KEY",
+    "SHIPPED_WEIGHTS",
+    "WEIGHTS_DIR",
+    "architecture_metadata",
+    "check_state_dict",
+    "create_model",
+    "list_models",
+    "list_pretrained",
+    "load_weights",
+    "resolve_weights",
+]
 
 SHIPPED_WEIGHTS: dict[str, str] = {"wiener-unet-defocus-v1": "wiener_unet_defocus_v1.safetensors"}
 """Registered names of shipped model weights → file name in :data:`WEIGHTS_DIR`.
@@ -29,28 +44,6 @@ Other subpackages ship weights in the same folder (e.g. LPIPS), so model weights
 listed here explicitly rather than found by globbing. ``wiener-unet-defocus-v1`` is the
 default model (blind defocus removal on luma; model card: ``docs/default-model.md``).
 """
-
-
-ARCHITECTURE_KEY = "architecture"
-"""Safetensors metadata key naming a weights file's registered architecture."""
-IN_CHANNELS_KEY = "in_channels"
-"""Safetensors metadata key of the image channels (1 or 3) the weights take."""
-OPTIONS_KEY = "model_options"
-"""Safetensors metadata key of the constructor options (a JSON object), when not default."""
-
-
-def architecture_metadata(
-    architecture: str, in_channels: int, options: dict[str, object] | None = None
-) -> dict[str, str]:
-    """The metadata every weights file this project writes carries (export and trainer).
-
-    With it, :func:`defocus.infer.loading.inspect_weights` builds the one architecture
-    named (with its options) instead of trying every registered one.
-    """
-    metadata = {ARCHITECTURE_KEY: architecture, IN_CHANNELS_KEY: str(int(in_channels))}
-    if options:
-        metadata[OPTIONS_KEY] = json.dumps(options, sort_keys=True)
-    return metadata
 
 
 def list_models() -> list[str]:
@@ -113,54 +106,3 @@ def resolve_weights(pretrained: str | Path) -> Path:
     )
 
 
-def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: object) -> None:
-    """Check that ``state`` fits ``model`` exactly and holds only finite numbers.
-
-    Args:
-        model: The network the weights are for.
-        state: A state dict (e.g. read from a safetensors file).
-        source: Where the weights come from, for the message.
-
-    Raises:
-        DefocusError: Naming ``source`` if keys or shapes differ from the model's
-            (weights of another architecture), or a tensor holds NaN or infinity.
-    """
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = [
-        f"{key} {tuple(state[key].shape)} != {tuple(value.shape)}"
-        for key, value in expected.items()
-        if key in state and state[key].shape != value.shape
-    ]
-    problems = []
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("shape", wrong)):
-        if items:
-            more = f", ... ({len(items)} in all)" if len(items) > 3 else ""
-            problems.append(f"{label}: {', '.join(items[:3])}{more}")
-    if problems:
-        raise DefocusError(
-            f"{source}: weights do not fit model {type(model).__name__} ({'; '.join(problems)})"
-        )
-    spoilt = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
-    if spoilt:
-        more = f", ... ({len(spoilt)} in all)" if len(spoilt) > 3 else ""
-        raise DefocusError(
-            f"{source}: weights contain NaN or infinite values ({', '.join(spoilt[:3])}{more})"
-        )
-
-
-def load_weights(model: nn.Module, path: str | Path) -> None:
-    """Load a safetensors state dict into ``model``, insisting on an exact match.
-
-    Raises:
-        DefocusError: Naming ``path`` if the file is not safetensors, or the weights
-            do not pass :func:`check_state_dict`.
-    """
-    try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as error:
-        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
-    check_state_dict(model, state, path)
-    with torch.no_grad():
-        model.load_state_dict(state, strict=True)

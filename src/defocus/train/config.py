@@ -21,9 +21,9 @@ from typing import Any
 import torch
 
 from defocus.errors import DefocusError
-from defocus.metrics.base import list_metrics
-from defocus.models import AUXILIARY, create_model, list_models
+from defocus.models import AUXILIARY
 from defocus.train.objective import build_stage_loss
+from defocus.train.task import BLUR_MAP, TASKS, create_network, metric_names, network_names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,12 +43,17 @@ class ModelConfig:
         options: Further constructor arguments of the model (e.g. ``widths = [16,
             32, 64]`` for ``wiener-unet``); recorded in every checkpoint's metadata so
             that the weights load with the same architecture.
+        task: ``"restore"`` (a deblurring network of ``defocus.models``) or
+            ``"blur-map"`` (a network of ``defocus.blurmap.BLUR_MAP_NETWORKS``, trained
+            on the realistic family and ``data.masks``, validated by the scores of
+            ``defocus.train.task.MAP_SCORES``).
     """
 
     name: str = "arknet"
     in_channels: int = 1
     pretrained: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    task: str = "restore"
 
 
 @dataclass
@@ -60,6 +65,8 @@ class DataConfig:
             procedurally drawn scenes, for smoke tests; needs no files).
         train: Folder of sharp training images (relative paths are taken from the
             current directory); required when ``source = "folder"``.
+        train_more: Further folders of sharp training photos (e.g. high-resolution
+            ones besides CBSD432), never held out for validation.
         val: Folder of held-out validation images; empty to hold out the last
             ``val_holdout`` images of ``train`` (by sorted name) instead.
         val_holdout: Images of ``train`` kept out of training for validation when
@@ -71,10 +78,16 @@ class DataConfig:
         generated_images: Number of scenes when ``source = "generated"``.
         generated_size: Side of each generated scene in pixels.
         workers: DataLoader worker processes (0 loads in the training process).
+        masks: For blur-map runs: a folder of real photos with defocus masks
+            (``images/``, ``masks/``: the CUHK layout) trained on besides the
+            realistic scenes; empty for none.
+        masks_holdout: The last this many masked photos (by name) are held out for
+            validation (at most ``val_limit`` of them scored).
     """
 
     source: str = "folder"
     train: str = ""
+    train_more: list[str] = field(default_factory=list)
     val: str = ""
     val_holdout: int = 8
     val_limit: int = 8
@@ -84,6 +97,8 @@ class DataConfig:
     generated_images: int = 24
     generated_size: int = 64
     workers: int = 0
+    masks: str = ""
+    masks_holdout: int = 100
 
 
 @dataclass
@@ -243,6 +258,7 @@ class Config:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
+    "model.task": TASKS,
     "data.source": ("folder", "generated"),
     "optim.name": ("adam", "adamw"),
     "schedule.name": ("cosine", "step", "constant"),
@@ -331,6 +347,7 @@ def _check_values(config: Config, where: str) -> None:
         "train.keep_last": config.train.keep_last,
         "data.val_limit": config.data.val_limit,
         "data.val_holdout": config.data.val_holdout,
+        "data.masks_holdout": config.data.masks_holdout,
         "data.workers": config.data.workers,
         "schedule.warmup_steps": config.schedule.warmup_steps,
         "optim.weight_decay": config.optim.weight_decay,
@@ -342,6 +359,10 @@ def _check_values(config: Config, where: str) -> None:
         fail(f"train.best_metric: {config.train.best_metric!r} is not in train.val_metrics")
     if len(config.optim.betas) != 2 or not all(0 <= b < 1 for b in config.optim.betas):
         fail(f"optim.betas: expected two numbers in [0, 1), got {config.optim.betas}")
+    if config.model.task == BLUR_MAP and config.data.blur != "realistic":
+        fail('model.task = "blur-map" trains on data.blur = "realistic" (the scenes with maps)')
+    if config.data.masks and config.model.task != BLUR_MAP:
+        fail('data.masks: masked photos train blur-map networks only (model.task = "blur-map")')
     if config.data.luma and config.model.in_channels != 1:
         fail("data.luma = true needs model.in_channels = 1")
     if not config.stages:
@@ -519,21 +540,24 @@ def check_names(config: Config, where: str) -> None:
     Raises:
         DefocusError: Prefixed with ``where``.
     """
-    if config.model.name not in list_models():
+    model = config.model
+    known_networks = network_names(model.task)
+    if model.name not in known_networks:
         raise DefocusError(
-            f"{where}: model.name: unknown model {config.model.name!r} "
-            f"(known: {', '.join(list_models())})"
+            f"{where}: model.name: unknown model {model.name!r} for task {model.task!r} "
+            f"(known: {', '.join(known_networks)})"
         )
     try:
         with torch.device("meta"):
-            create_model(config.model.name, config.model.in_channels, **config.model.options)
+            create_network(model.task, model.name, model.in_channels, **model.options)
     except (TypeError, ValueError) as exc:
         raise DefocusError(f"{where}: model.options: {exc}") from None
+    known_metrics = metric_names(model.task)
     for name in config.train.val_metrics:
-        if name not in list_metrics():
+        if name not in known_metrics:
             raise DefocusError(
                 f"{where}: train.val_metrics: unknown metric {name!r} "
-                f"(known: {', '.join(list_metrics())})"
+                f"(known: {', '.join(known_metrics)})"
             )
     for index, stage in enumerate(config.stages):
         try:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from defocus.blurmap.network import IN_FOCUS_RADIUS
+from defocus.data.masks import DefocusMaskDataset, defocus_mask_pairs
 from defocus.data.realistic import RealisticDefocusDataset
 from defocus.data.synthetic import SyntheticDefocusDataset
 from defocus.errors import DefocusError
@@ -30,12 +32,18 @@ class ValidationPair:
     Attributes:
         name: Image name (file stem or ``scene-N``).
         blurry: Degraded image, shape :math:`(1, C, H, W)`.
-        sharp: Ground truth, shape :math:`(1, C, H, W)`.
+        sharp: Ground truth, shape :math:`(1, C, H, W)` (a masked photo: itself).
+        blur_map: True blur radius ``(1, 1, H, W)`` of a realistic scene, for blur-map
+            runs; ``None`` otherwise.
+        defocus_mask: Defocus mask ``(1, 1, H, W)`` of a real photo, for blur-map runs;
+            ``None`` otherwise.
     """
 
     name: str
     blurry: torch.Tensor
     sharp: torch.Tensor
+    blur_map: torch.Tensor | None = None
+    defocus_mask: torch.Tensor | None = None
 
 
 Source = Path | torch.Tensor
@@ -75,6 +83,8 @@ def split_sources(
         cut = len(named) - config.val_holdout
         training = [source for _, source in named[:cut]]
         validation = named[cut:]
+    for folder in config.train_more:
+        training += list_images(folder)
     if config.val_limit:
         validation = validation[: config.val_limit]
     return training, validation
@@ -85,8 +95,49 @@ REALISTIC = "realistic"
 items are ``(blurry, sharp, blur_map)``, and losses can ask for ``blur_map``."""
 
 
+class BlurMapTrainingData(torch.utils.data.Dataset):
+    """Realistic scenes (radius known) followed by masked real photos (mask known).
+
+    Items are ``(blurry, sharp, blur_map, defocus_mask)``: a scene's mask is its
+    radius above :data:`~defocus.blurmap.network.IN_FOCUS_RADIUS`; a photo's radius
+    is unknown (``-1``).
+
+    Args:
+        scenes: The realistic family.
+        photos: Masked photos, or ``None``.
+    """
+
+    def __init__(self, scenes: RealisticDefocusDataset, photos: DefocusMaskDataset | None) -> None:
+        self.scenes, self.photos = scenes, photos
+
+    def __len__(self) -> int:
+        return len(self.scenes) + (len(self.photos) if self.photos is not None else 0)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, ...]:
+        epoch, index = item
+        if index < len(self.scenes) or self.photos is None:
+            blurry, sharp, radius = self.scenes[(epoch, index)]
+            return blurry, sharp, radius, (radius > IN_FOCUS_RADIUS).float()
+        return self.photos[(epoch, index - len(self.scenes))]
+
+
+def _mask_split(config: DataConfig) -> tuple[list, list]:
+    """The masked photos of ``data.masks``: training ones, then the held-out ones."""
+    if not config.masks:
+        return [], []
+    pairs = defocus_mask_pairs(config.masks)
+    if config.masks_holdout >= len(pairs):
+        raise DefocusError(
+            f"{config.masks}: {len(pairs)} photos, too few to hold out "
+            f"data.masks_holdout = {config.masks_holdout}"
+        )
+    cut = len(pairs) - config.masks_holdout
+    held = pairs[cut:][: config.val_limit] if config.val_limit else pairs[cut:]
+    return pairs[:cut], held
+
+
 def build_training_data(
-    config: DataConfig, seed: int, channels: int = 1
+    config: DataConfig, seed: int, channels: int = 1, blur_maps: bool = False
 ) -> torch.utils.data.Dataset:
     """Random degraded crops of the training images, indexed by ``(epoch, index)``.
 
@@ -94,11 +145,19 @@ def build_training_data(
         config: The ``[data]`` table.
         seed: Run seed.
         channels: Channels of generated scenes when not training on luma.
+        blur_maps: For a blur-map run: realistic scenes and the masked photos of
+            ``data.masks`` (see :class:`BlurMapTrainingData`).
 
     Returns:
-        A dataset whose items are ``(blurry, sharp)`` of shape ``(C, crop, crop)``.
+        A dataset whose items are ``(blurry, sharp)`` of shape ``(C, crop, crop)``
+        (plus the maps of the realistic family or a blur-map run).
     """
     training, _ = split_sources(config, 1 if config.luma else channels, seed)
+    if blur_maps:
+        scenes = RealisticDefocusDataset(training, config.crop, luma=config.luma, seed=seed)
+        photos, _ = _mask_split(config)
+        masked = DefocusMaskDataset(photos, config.crop, seed=seed) if photos else None
+        return BlurMapTrainingData(scenes, masked)
     if config.blur == REALISTIC:
         return RealisticDefocusDataset(training, config.crop, luma=config.luma, seed=seed)
     return SyntheticDefocusDataset(
@@ -107,7 +166,7 @@ def build_training_data(
 
 
 def build_validation_pairs(
-    config: DataConfig, seed: int, channels: int = 1
+    config: DataConfig, seed: int, channels: int = 1, blur_maps: bool = False
 ) -> list[ValidationPair]:
     """The held-out images, whole, degraded like the training data (fixed per image).
 
@@ -115,11 +174,27 @@ def build_validation_pairs(
         config: The ``[data]`` table.
         seed: Run seed.
         channels: Channels of generated scenes when not training on luma.
+        blur_maps: For a blur-map run: realistic scenes with their radius, and the
+            held-out masked photos (the last ``data.masks_holdout``) whole.
     """
     _, validation = split_sources(config, 1 if config.luma else channels, seed)
+    sources = [source for _, source in validation]
+    if blur_maps:
+        scenes = RealisticDefocusDataset(
+            sources, config.crop, luma=config.luma, augment=False, seed=seed
+        )
+        pairs = []
+        for index, (name, _) in enumerate(validation):
+            blurry, sharp, radius = scenes[(0, index)]
+            pairs.append(ValidationPair(name, blurry[None], sharp[None], blur_map=radius[None]))
+        _, held = _mask_split(config)
+        photos = DefocusMaskDataset(held, crop=None, augment=False, seed=seed)
+        for index, (image, _) in enumerate(held):
+            photo, _, _, mask = photos[(0, index)]
+            pairs.append(ValidationPair(image.stem, photo[None], photo[None], None, mask[None]))
+        return pairs
     if not validation:
         return []
-    sources = [source for _, source in validation]
     dataset: torch.utils.data.Dataset
     if config.blur == REALISTIC:  # one fixed crop per image (whole photos are large)
         dataset = RealisticDefocusDataset(

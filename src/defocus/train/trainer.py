@@ -31,12 +31,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from defocus.errors import DefocusError
-from defocus.infer.precision import autocast_dtype
 from defocus.io import atomic_write_bytes
 from defocus.losses import CompositeLoss
 from defocus.metrics.base import create_metric
-from defocus.models import AUXILIARY, create_model, load_weights, resolve_weights
+from defocus.models import AUXILIARY, load_weights, resolve_weights
 from defocus.models.registry import architecture_metadata, check_state_dict
+from defocus.runtime.precision import autocast_dtype
 from defocus.train import distributed
 from defocus.train.checkpoint import CheckpointDir, capture_rng, checkpoint_name, restore_rng
 from defocus.train.config import Config, NetworkConfig, StageConfig, TrainConfig, config_to_dict
@@ -45,6 +45,13 @@ from defocus.train.objective import build_stage_loss, stage_terms
 from defocus.train.runlog import RunLog
 from defocus.train.sampler import StepBatchSampler
 from defocus.train.schedule import learning_rate
+from defocus.train.task import (
+    BLUR_MAP,
+    RESTORE,
+    create_network,
+    lower_is_better,
+    validate_blur_maps,
+)
 
 
 @dataclass
@@ -112,8 +119,10 @@ class _StageState:
 
 
 TRAINING_ROLES = ("restored", "reference", "blurry")
-"""The images a stage's loss can always ask for (:data:`defocus.losses.ROLES`); the
-realistic family (``data.blur = "realistic"``) adds ``blur_map``."""
+"""The images a stage's loss can always ask for (:data:`defocus.losses.ROLES`)."""
+DATA_ROLES = ("blur_map", "defocus_mask")
+"""The roles of further items of a training sample, in order: the realistic family
+(``data.blur = "realistic"``) adds ``blur_map``, a blur-map run both."""
 # What a checkpoint's training state must hold to resume from it (see Trainer._save).
 RESUME_KEYS = ("step", "optimizer", "scaler", "rng", "best", "running", "running_steps")
 
@@ -195,20 +204,23 @@ class Trainer:
         self.scaled = self.half is torch.float16  # bfloat16 needs no gradient scaling
         _seed_everything(config.train.seed)
         model_config = config.model
-        self.model = create_model(
+        self.task = model_config.task
+        self.model = create_network(
+            self.task,
             model_config.name,
-            in_channels=model_config.in_channels,
-            pretrained=model_config.pretrained or None,
+            model_config.in_channels,
+            model_config.pretrained,
             **model_config.options,
         ).to(self.device)
         self.initial_weights = {k: v.clone() for k, v in self.model.state_dict().items()}
         channels = model_config.in_channels
-        self.train_data = build_training_data(config.data, config.train.seed, channels)
+        blur_maps = self.task == BLUR_MAP
+        self.train_data = build_training_data(config.data, config.train.seed, channels, blur_maps)
         self.val_pairs: list[ValidationPair] = build_validation_pairs(
-            config.data, config.train.seed, channels
+            config.data, config.train.seed, channels, blur_maps
         )
         first = self.train_data[(0, 0)]
-        self.data_roles = TRAINING_ROLES + (("blur_map",) if len(first) > 2 else ())
+        self.data_roles = TRAINING_ROLES + DATA_ROLES[: len(first) - 2]
         found = first[1].shape[0]
         if found != channels:
             raise DefocusError(
@@ -216,7 +228,12 @@ class Trainer:
                 f"{channels} (set data.luma = true to train on luma)"
             )
         self.metrics = {
-            name: create_metric(name).to(self.device) for name in config.train.val_metrics
+            name: create_metric(name).to(self.device)
+            for name in config.train.val_metrics
+            if not blur_maps
+        }
+        self.lower_is_better = {
+            name: lower_is_better(self.task, name) for name in config.train.val_metrics
         }
         if resume:
             self._check_resumable()
@@ -314,7 +331,7 @@ class Trainer:
             prefix = companion.config.name
             terms = [f"{prefix}.{term['name']}" for term in companion.config.loss]
             term_names += [f"{prefix}.loss", *terms]
-        metric_columns = [f"val_{name}" for name in self.metrics]
+        metric_columns = [f"val_{name}" for name in self.config.train.val_metrics]
         state = _StageState(
             stage=stage,
             folder=folder,
@@ -480,7 +497,7 @@ class Trainer:
         for group in state.optimizer.param_groups:
             group["lr"] = lr
         blurry, sharp, *more = (t.to(self.device, non_blocking=True) for t in batch)
-        images = {"blurry": blurry, **({"blur_map": more[0]} if more else {})}
+        images = {"blurry": blurry, **dict(zip(DATA_ROLES, more, strict=False))}
         with torch.autocast(
             self.device.type, dtype=self.half or torch.float32, enabled=self.half is not None
         ):
@@ -541,7 +558,7 @@ class Trainer:
                 state.log.update(done, {f"val_{k}": v for k, v in scores.items()})
                 value = scores[self.config.train.best_metric]
                 previous = state.best["value"]
-                lower = self.metrics[self.config.train.best_metric].lower_is_better
+                lower = self.lower_is_better[self.config.train.best_metric]
                 is_best = math.isnan(previous) or (value < previous if lower else value > previous)
                 if is_best:
                     state.best = {"value": value, "name": checkpoint_name(done)}
@@ -574,6 +591,7 @@ class Trainer:
         model = self.config.model
         metadata = {
             **architecture_metadata(model.name, model.in_channels, model.options),
+            **({"task": model.task} if model.task != RESTORE else {}),
             "stage": state.stage.name,
             "step": str(done),
         }
@@ -624,6 +642,13 @@ class Trainer:
         Returns:
             Metric name → mean value.
         """
+        if self.task == BLUR_MAP:
+            if identity:
+                return {}
+            self.model.eval()
+            scores = validate_blur_maps(self.model, self.val_pairs, self.device)
+            self.model.train()
+            return {name: scores[name] for name in self.config.train.val_metrics}
         self.model.eval()
         sums = dict.fromkeys(self.metrics, 0.0)
         for pair in self.val_pairs:

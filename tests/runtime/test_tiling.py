@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from defocus.errors import DefocusError
-from defocus.infer.tiling import axis_weights, tile_spans, tiled_apply
+from defocus.runtime.tiling import axis_weights, tile_spans, tiled_apply
 
 
 @pytest.mark.parametrize(

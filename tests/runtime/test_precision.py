@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-import defocus.infer.precision as precision_module
+import defocus.runtime.precision as precision_module
 from defocus.cli.main import main
 from defocus.degrade import add_noise, blur
 from defocus.errors import DefocusError
 from defocus.infer import deblur
-from defocus.infer.precision import autocast_dtype
 from defocus.io import read_image, write_image
 from defocus.metrics import psnr
+from defocus.runtime.precision import autocast_dtype
 
 CPU = torch.device("cpu")
 

@@ -1,0 +1,163 @@
+"""The learned estimator: a blur-map network run over an image pyramid, tile by tile.
+
+A network reads radii reliably up to about :data:`RELIABLE_RADIUS` of its own pixels
+and was trained on photos of CUHK's scale (long side about 640 px). So the image is
+run at scales ``1, 1/2, 1/4, ...`` (down to a short side of :data:`MIN_SIDE`): each
+scale's radius, times the inverse scale, is a full-resolution radius, and each pixel
+takes it from the finest scale at which that radius is still within the reliable
+range (cross-faded over 4 px). The defocus probability is read at the scale whose
+long side is closest to :data:`DETECTION_SIDE`, where "out of focus" means what it
+meant in the masks the network learnt from. Every pass runs on overlapping tiles
+(:func:`defocus.runtime.tiling.tiled_apply`), so memory is bounded for any image size.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+
+from defocus.blurmap.gradient_ratio import BlurMap
+from defocus.blurmap.network import BLUR_MAP_NETWORKS, BlurMapNetwork, to_blur_map
+from defocus.checks import check_batch
+from defocus.errors import DefocusError
+from defocus.io.weights import (
+    ARCHITECTURE_KEY,
+    IN_CHANNELS_KEY,
+    OPTIONS_KEY,
+    WEIGHTS_DIR,
+    load_weights,
+)
+from defocus.runtime.precision import autocast_dtype, network_precision
+from defocus.runtime.tiling import tiled_apply
+
+SHIPPED_ESTIMATOR = "blurmap-unet-v1"
+"""Name of the shipped blur-map weights (model card: ``docs/blur-maps.md``)."""
+SHIPPED_FILE = "blurmap_unet_v1.safetensors"
+RELIABLE_RADIUS = 12.0
+"""Radius (in a scale's own pixels) up to which that scale's estimate is used."""
+FADE = 4.0
+"""Width (pixels of the scale) of the cross-fade between two scales' estimates."""
+MIN_SIDE = 160
+"""Smallest short side of a pyramid level."""
+DETECTION_SIDE = 640
+"""Long side (pixels) at which the defocus probability is read."""
+TILE, OVERLAP, CONTEXT = 1024, 32, 96
+"""Tile side, blending overlap and receptive-field context of each network pass."""
+
+
+def _weights_path(weights: str | Path) -> Path:
+    path = WEIGHTS_DIR / SHIPPED_FILE if str(weights) == SHIPPED_ESTIMATOR else Path(weights)
+    if not path.is_file():
+        raise DefocusError(f"{path}: blur-map weights not found")
+    return path
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: Path, modified_ns: int) -> BlurMapNetwork:
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except (OSError, ValueError) as error:
+        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
+    architecture = metadata.get(ARCHITECTURE_KEY, "")
+    if architecture not in BLUR_MAP_NETWORKS:
+        raise DefocusError(
+            f"{path}: not blur-map weights (architecture {architecture or 'unnamed'!r}; "
+            f"known: {', '.join(BLUR_MAP_NETWORKS.names())})"
+        )
+    options = json.loads(metadata.get(OPTIONS_KEY, "{}"))
+    network = BLUR_MAP_NETWORKS.create(
+        architecture, in_channels=int(metadata.get(IN_CHANNELS_KEY, "3")), **options
+    )
+    load_weights(network, path)
+    return network.eval()
+
+
+def load_estimator(weights: str | Path = SHIPPED_ESTIMATOR) -> BlurMapNetwork:
+    """The blur-map network of a weights file (read once per file version).
+
+    Args:
+        weights: :data:`SHIPPED_ESTIMATOR` or a safetensors file written by the trainer
+            (``[model] task = "blur-map"``), whose metadata names its architecture.
+
+    Raises:
+        DefocusError: If the file is missing, unreadable or not blur-map weights.
+    """
+    path = _weights_path(weights).resolve()
+    return _load(path, path.stat().st_mtime_ns)
+
+
+def pyramid_scales(height: int, width: int) -> list[float]:
+    """Scales ``1, 1/2, ...`` down to a short side of :data:`MIN_SIDE` (at least ``[1]``)."""
+    scales = [1.0]
+    while min(height, width) * scales[-1] / 2 >= MIN_SIDE:
+        scales.append(scales[-1] / 2)
+    return scales
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == size:
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+def learned_blur_map(
+    image: torch.Tensor,
+    weights: str | Path = SHIPPED_ESTIMATOR,
+    precision: str = "auto",
+) -> BlurMap:
+    """Blur radius (pixels) and defocus probability of every pixel, by a trained network.
+
+    Args:
+        image: Images in ``[0, 1]``, grey or RGB (grey is repeated for an RGB network).
+        weights: The network (see :func:`load_estimator`).
+        precision: ``"auto"`` (bfloat16 where the CPU has it), ``"fp32"``, ``"bf16"``
+            or ``"fp16"``; the maps are combined in float32.
+
+    Returns:
+        The maps, in the image's dtype.
+
+    Shape:
+        ``(B, C, H, W)`` -> fields ``(B, 1, H, W)``.
+    """
+    check_batch(image, finite=True)
+    network = load_estimator(weights)
+    device = next(network.parameters()).device
+    x = image.to(device=device, dtype=torch.float32)
+    if x.shape[1] != network.in_channels:
+        x = x.expand(-1, network.in_channels, -1, -1) if x.shape[1] == 1 else x.mean(1, True)
+    height, width = x.shape[-2:]
+    dtype = autocast_dtype(precision, device)
+    scales = pyramid_scales(height, width)
+    detection = min(scales, key=lambda s: abs(math.log(max(height, width) * s / DETECTION_SIDE)))
+    radius: torch.Tensor | None = None
+    probability = torch.zeros(0)
+    with torch.no_grad():
+        for scale in reversed(scales):  # coarse to fine
+            size = (max(1, round(height * scale)), max(1, round(width * scale)))
+            with network_precision(dtype, device):
+                raw = tiled_apply(
+                    lambda t: network(t).float(),
+                    _resize(x, size),
+                    TILE,
+                    OVERLAP,
+                    network.multiple,
+                    context=CONTEXT,
+                )
+            level = to_blur_map(raw, 1 / scale)
+            level_radius = _resize(level.radius, (height, width))
+            if scale == detection:
+                probability = _resize(level.probability, (height, width)).clamp(0, 1)
+            if radius is None:
+                radius = level_radius
+            else:  # the finer level where the radius is within its reliable range
+                trust = ((RELIABLE_RADIUS - radius * scale) / FADE + 0.5).clamp(0, 1)
+                radius = trust * level_radius + (1 - trust) * radius
+    assert radius is not None
+    return BlurMap(radius.clamp_min(0).to(image.dtype), probability.to(image.dtype))

@@ -1,0 +1,180 @@
+"""Networks that estimate a blur map, and how their raw output becomes one.
+
+Every blur-map network maps an image ``(B, C, H, W)`` in ``[0, 1]`` to a raw map
+``(B, 2, H, W)``: channel 0 is ``log(1 + r)`` of the blur radius ``r`` in pixels,
+channel 1 the logit of the probability that the pixel is out of focus. The seed's
+CNN, which knows only a blur level, predicts channel 0 and derives channel 1 from it.
+Register one with ``@BLUR_MAP_NETWORKS.register("name")`` on its class.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from defocus.blurmap.gradient_ratio import BlurMap
+from defocus.registry import Registry
+
+RADIUS, LOGIT = 0, 1
+"""Channels of the raw output: ``log(1 + radius)`` and the defocus logit."""
+IN_FOCUS_RADIUS = 1.5
+"""Radius (pixels) below which a pixel counts as in focus when only radii are known."""
+
+
+class BlurMapNetwork(nn.Module, abc.ABC):
+    """Base class of the blur-map networks.
+
+    Args:
+        in_channels: Image channels, 1 (luma) or 3 (RGB).
+
+    Attributes:
+        multiple: Height and width the layers need to be multiples of; :meth:`forward`
+            pads any other size (reflect) and crops the result.
+    """
+
+    multiple: int = 1
+
+    def __init__(self, in_channels: int = 3) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+
+    @abc.abstractmethod
+    def raw(self, image: torch.Tensor) -> torch.Tensor:
+        """The raw map of an image whose sides are multiples of :attr:`multiple`."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Raw map ``(log(1 + radius), defocus logit)`` of every pixel.
+
+        Shape:
+            ``(B, C, H, W)`` -> ``(B, 2, H, W)``.
+        """
+        height, width = image.shape[-2:]
+        pad_h, pad_w = -height % self.multiple, -width % self.multiple
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+            image = F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
+        return self.raw(image)[..., :height, :width]
+
+
+def to_blur_map(raw: torch.Tensor, scale: float = 1.0) -> BlurMap:
+    """The radius (pixels) and defocus probability of a raw network output.
+
+    Args:
+        raw: Output of a :class:`BlurMapNetwork`.
+        scale: Factor from the network's pixels to the image's (the image was shrunk
+            by ``1 / scale`` before the network saw it).
+
+    Shape:
+        ``(B, 2, H, W)`` -> fields ``(B, 1, H, W)``.
+    """
+    radius = torch.expm1(raw[:, RADIUS : RADIUS + 1].float().clamp_min(0)) * scale
+    return BlurMap(radius, torch.sigmoid(raw[:, LOGIT : LOGIT + 1].float()))
+
+
+BLUR_MAP_NETWORKS: Registry[BlurMapNetwork] = Registry("blur-map network")
+"""Registered blur-map networks (trainable with ``[model] task = "blur-map"``)."""
+
+
+def _block(channels_in: int, channels_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(channels_in, channels_out, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(channels_out, channels_out, 3, padding=1),
+        nn.ReLU(inplace=True),
+    )
+
+
+@BLUR_MAP_NETWORKS.register("blurmap-unet")
+class BlurMapUNet(BlurMapNetwork):
+    """The project's estimator: a U-Net with a wide receptive field and two heads.
+
+    Level ``k`` works at ``1 / 2^k`` of the resolution with ``widths[k]`` channels
+    (two 3x3 convolutions each); the decoder upsamples bilinearly and concatenates the
+    skip connection. Five levels see about 200 px around a pixel: enough to read a
+    24 px blur and to judge a flat region by its surroundings.
+
+    Args:
+        in_channels: Image channels.
+        widths: Channels per level, finest first.
+    """
+
+    def __init__(self, in_channels: int = 3, widths: tuple[int, ...] = (16, 32, 48, 64, 96)):
+        super().__init__(in_channels)
+        widths = tuple(int(w) for w in widths)
+        self.multiple = 2 ** (len(widths) - 1)
+        self.encoders = nn.ModuleList()
+        previous = in_channels
+        for width in widths:
+            self.encoders.append(_block(previous, width))
+            previous = width
+        self.decoders = nn.ModuleList(
+            _block(wide + narrow, narrow) for narrow, wide in itertools.pairwise(widths)
+        )
+        self.head = nn.Conv2d(widths[0], 2, 1)
+
+    def raw(self, image: torch.Tensor) -> torch.Tensor:
+        """Raw map of padded images.
+
+        Shape:
+            ``(B, C, H, W)`` -> ``(B, 2, H, W)``.
+        """
+        skips = []
+        x = image
+        for index, encoder in enumerate(self.encoders):
+            if index:
+                x = F.max_pool2d(x, 2)
+            x = encoder(x)
+            skips.append(x)
+        for decoder, skip in zip(reversed(self.decoders), reversed(skips[:-1]), strict=True):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = decoder(torch.cat([x, skip], dim=1))
+        return self.head(x)
+
+
+@BLUR_MAP_NETWORKS.register("gwis-cnn")
+class GwisBlurCNN(BlurMapNetwork):
+    """The blur-level CNN of Nasonov, Krylov & Lyukov (seed 004, §4.1), exactly.
+
+    5x5x32, 5x5x32, 2x2 max-pool, 11x11x64, 1x1x17, 1x1x1 with ReLU between: a 31x31
+    receptive field, valid convolutions, one output per 2 pixels. Here the input is
+    reflect-padded by the receptive field and the output upsampled back to full
+    resolution (nearest), and the network's log blur level is read as ``log(1 + r)``.
+    The defocus logit follows from the radius: ``(r - 1.5) / 0.5``.
+
+    Args:
+        in_channels: Image channels (the seed uses luma).
+    """
+
+    multiple = 2
+
+    def __init__(self, in_channels: int = 1) -> None:
+        super().__init__(in_channels)
+        self.layers = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 5),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 32, 5),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 11),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(64, 17, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(17, 1, 1),
+        )
+
+    def raw(self, image: torch.Tensor) -> torch.Tensor:
+        """Raw map of padded images (receptive field 31x31, centred).
+
+        Shape:
+            ``(B, C, H, W)`` -> ``(B, 2, H, W)``.
+        """
+        height, width = image.shape[-2:]
+        padded = F.pad(image, (14, 16, 14, 16), mode="replicate")
+        level = self.layers(padded)
+        level = F.interpolate(level, scale_factor=2, mode="nearest")[..., :height, :width]
+        radius = torch.expm1(level.clamp_min(0))
+        return torch.cat([level, (radius - IN_FOCUS_RADIUS) / 0.5], dim=1)
