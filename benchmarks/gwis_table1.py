@@ -20,27 +20,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from defocus.blurmap.gwis_targets import GWIS_PARAMETERS, seed_degradation
 from defocus.classical.gwis import gwis
 from defocus.classical.methods import create_method
 from defocus.color import to_luma
-from defocus.degrade import add_noise, blur, disk_kernel, gaussian_kernel, ring_kernel
 from defocus.io import list_images, read_image
 from defocus.metrics import psnr, ssim
 
-LEVELS = tuple(0.5 * k for k in range(1, 17))
+LEVELS = GWIS_PARAMETERS
 PAPER = {"blurred": (24.87, 0.7022), "best": (25.22, 0.7207), "estimated": (25.16, 0.7192)}
-
-
-def degrade(sharp: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, str]:
-    kind = ("gaussian", "disk", "ring")[int(rng.integers(0, 3))]
-    level = float(rng.uniform(0, 6))
-    kernel = {"gaussian": gaussian_kernel, "disk": disk_kernel, "ring": ring_kernel}[kind](level)
-    sigma = float(np.sqrt(rng.uniform(0, 10))) / 255
-    generator = torch.Generator().manual_seed(int(rng.integers(0, 2**31)))
-    noisy = add_noise(blur(sharp, kernel), sigma, generator, clip=True)
-    return (noisy * 255).round() / 255, f"{kind}:{level:.2f}, noise σ {sigma * 255:.2f}"
 
 
 def main() -> None:
@@ -58,7 +47,7 @@ def main() -> None:
         files = list_images(Path(args.root) / dataset)
         for path in files[: args.limit or None]:
             sharp = to_luma(read_image(path).pixels[None]).double()
-            blurry, label = degrade(sharp, rng)
+            blurry, label = seed_degradation(sharp, rng)
             scores = {}
             for level in LEVELS:  # the same blur-level sweep as the seed
                 sharpened = gwis(blurry, level)

@@ -11,20 +11,32 @@ from defocus.blurmap.learned import learned_blur_map
 from defocus.registry import Registry
 
 ESTIMATORS: Registry[BlurMap] = Registry("blur-map estimator")
-"""Registered estimators ``image -> BlurMap``; add one with ``@ESTIMATORS.register``."""
-ESTIMATORS.register("gradient-ratio")(gradient_ratio_blur_map)
+"""Registered estimators ``(image, precision) -> BlurMap``; add one with
+``@ESTIMATORS.register``."""
 ESTIMATORS.register("learned")(learned_blur_map)
+
+
+@ESTIMATORS.register("gradient-ratio")
+def _gradient_ratio(image: torch.Tensor, precision: str = "auto") -> BlurMap:
+    """:func:`gradient_ratio_blur_map` with default settings (always float64: no network)."""
+    return gradient_ratio_blur_map(image)
+
+
 DEFAULT_ESTIMATOR = "gradient-ratio"
 """The estimator used by default (until the shipped network lands: docs/blur-maps.md);
 ``gradient-ratio`` is the classical baseline."""
 
 
-def estimate_blur_map(image: torch.Tensor, method: str = DEFAULT_ESTIMATOR) -> BlurMap:
+def estimate_blur_map(
+    image: torch.Tensor, method: str = DEFAULT_ESTIMATOR, precision: str = "auto"
+) -> BlurMap:
     """Blur radius (pixels) and defocus probability of every pixel.
 
     Args:
         image: Images in ``[0, 1]``, grey or RGB.
         method: A registered estimator (see :data:`ESTIMATORS`).
+        precision: Arithmetic of a network estimator (``"auto"``, ``"fp32"``,
+            ``"bf16"``, ``"fp16"``; see :mod:`defocus.runtime.precision`).
 
     Returns:
         The maps.
@@ -36,5 +48,5 @@ def estimate_blur_map(image: torch.Tensor, method: str = DEFAULT_ESTIMATOR) -> B
     Shape:
         ``(B, C, H, W)`` -> fields ``(B, 1, H, W)``.
     """
-    estimator: Callable[[torch.Tensor], BlurMap] = ESTIMATORS.get(method)
-    return estimator(image)
+    estimator: Callable[[torch.Tensor, str], BlurMap] = ESTIMATORS.get(method)
+    return estimator(image, precision)

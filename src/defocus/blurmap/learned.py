@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 
 from defocus.blurmap.gradient_ratio import BlurMap
 from defocus.blurmap.network import BLUR_MAP_NETWORKS, BlurMapNetwork, to_blur_map
@@ -63,7 +63,7 @@ def _load(path: Path, modified_ns: int) -> BlurMapNetwork:
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
-    except (OSError, ValueError) as error:
+    except (SafetensorError, OSError, ValueError) as error:
         raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
     architecture = metadata.get(ARCHITECTURE_KEY, "")
     if architecture not in BLUR_MAP_NETWORKS:

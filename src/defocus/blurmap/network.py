@@ -139,11 +139,14 @@ class BlurMapUNet(BlurMapNetwork):
 class GwisBlurCNN(BlurMapNetwork):
     """The blur-level CNN of Nasonov, Krylov & Lyukov (seed 004, §4.1), exactly.
 
-    5x5x32, 5x5x32, 2x2 max-pool, 11x11x64, 1x1x17, 1x1x1 with ReLU between: a 31x31
-    receptive field, valid convolutions, one output per 2 pixels. Here the input is
-    reflect-padded by the receptive field and the output upsampled back to full
-    resolution (nearest), and the network's log blur level is read as ``log(1 + r)``.
-    The defocus logit follows from the radius: ``(r - 1.5) / 0.5``.
+    5x5x32, 5x5x32, 2x2 max-pool, 11x11x64, 1x1x17, 1x1x1, each convolution followed by
+    a ReLU: a 31x31 receptive field, valid convolutions, one output per 2 pixels. Here
+    the input is padded (replicate) by the receptive field and the output upsampled
+    back to full resolution (nearest). The seed's output is the log of the best GWIS
+    parameter σ; to share the blur-map contract it is read as ``log(1 + r)`` with
+    ``r = 2 σ`` (the disk radius of a Gaussian's second moment; see
+    :mod:`defocus.blurmap.gwis_targets`), which the final ReLU keeps non-negative
+    as it must. The defocus logit follows from the radius: ``(r - 1.5) / 0.5``.
 
     Args:
         in_channels: Image channels (the seed uses luma).
@@ -164,7 +167,11 @@ class GwisBlurCNN(BlurMapNetwork):
             nn.Conv2d(64, 17, 1),
             nn.ReLU(inplace=True),
             nn.Conv2d(17, 1, 1),
+            nn.ReLU(),
         )
+        # start the output inside the target range (log(1 + 2σ) of σ = 0.5 ... 8 is
+        # 0.7 ... 2.8): a final ReLU that starts below zero never learns
+        nn.init.constant_(self.layers[-2].bias, 1.5)
 
     def raw(self, image: torch.Tensor) -> torch.Tensor:
         """Raw map of padded images (receptive field 31x31, centred).

@@ -15,6 +15,7 @@ from PIL import Image
 
 from defocus.blurmap import ESTIMATORS, estimate_blur_map
 from defocus.blurmap.estimate import DEFAULT_ESTIMATOR
+from defocus.cli.options import add_precision_argument
 from defocus.cli.output import progress_bar, stderr_console
 from defocus.errors import DefocusError
 from defocus.io import atomic_write_bytes, list_images, probe_image, read_image
@@ -49,6 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_ESTIMATOR,
         help=f"estimator (default {DEFAULT_ESTIMATOR})",
     )
+    add_precision_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         for source, (radius_path, defocus_path, preview_path) in jobs:
             progress.update(task, description=source.name)
             image = read_image(source)
-            estimate = estimate_blur_map(image.pixels[None].double(), args.method)
+            estimate = estimate_blur_map(image.pixels[None], args.method, args.precision or "auto")
             radius = estimate.radius[0, 0].float().numpy()
             probability = estimate.probability[0, 0].double().numpy()
             tiff = io.BytesIO()

@@ -64,6 +64,60 @@ def _gaussian_window(size: int, sigma: float, like: torch.Tensor) -> torch.Tenso
     return (weights / weights.sum()).to(dtype=like.dtype, device=like.device)
 
 
+def ssim_map(
+    restored: torch.Tensor,
+    reference: torch.Tensor,
+    window: int = 11,
+    sigma: float | None = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    data_range: float = 1.0,
+) -> torch.Tensor:
+    """The local SSIM index of every pixel whose whole window lies inside the image.
+
+    Args:
+        restored: Restored images.
+        reference: Reference images, same shape.
+        window: Odd window size in pixels.
+        sigma: Standard deviation of the Gaussian window; ``None`` weighs the window
+            uniformly (the SSIM of the ``window x window`` patch around the pixel).
+        k1: Stabilising constant of the luminance term.
+        k2: Stabilising constant of the contrast-structure term.
+        data_range: Dynamic range of the data (1 for ``[0, 1]``).
+
+    Returns:
+        The SSIM map of each channel.
+
+    Shape:
+        ``(B, C, H, W), (B, C, H, W) -> (B, C, H - window + 1, W - window + 1)``.
+
+    Raises:
+        ValueError: Bad shapes or dtypes, even ``window``, or images smaller than it.
+    """
+    check_images(restored, reference)
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"SSIM window must be a positive odd size, got {window}")
+    batch, chans, height, width = restored.shape
+    if height < window or width < window:
+        raise ValueError(
+            f"image of {height}x{width} pixels is smaller than the {window}x{window} SSIM window"
+        )
+    x = restored.reshape(batch * chans, 1, height, width)
+    y = reference.reshape(batch * chans, 1, height, width)
+    # One pass of the separable window over the five statistics, stacked on the batch.
+    stats = torch.cat((x, y, x * x, y * y, x * y), dim=0)
+    if sigma is None:
+        taps = torch.full((window,), 1.0 / window, dtype=x.dtype, device=x.device)
+    else:
+        taps = _gaussian_window(window, sigma, x)
+    stats = F.conv2d(F.conv2d(stats, taps.view(1, 1, 1, -1)), taps.view(1, 1, -1, 1))
+    mx, my, mxx, myy, mxy = stats.chunk(5, dim=0)
+    vx, vy, cxy = mxx - mx * mx, myy - my * my, mxy - mx * my
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    index = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return index.view(batch, chans, *index.shape[-2:])
+
+
 def ssim(
     restored: torch.Tensor,
     reference: torch.Tensor,
@@ -79,10 +133,10 @@ def ssim(
     Local means, variances and covariance are Gaussian-weighted (population
     statistics, no sample-covariance correction). As in
     ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5,
-    use_sample_covariance=False, data_range=1)``, the SSIM map is averaged only over
-    pixels whose whole window lies inside the image (a border of ``(window - 1) // 2``
-    pixels is left out), so no padding is involved. With ``"rgb"`` the result is the
-    mean of the per-channel SSIMs.
+    use_sample_covariance=False, data_range=1)``, the SSIM map (:func:`ssim_map`) is
+    averaged only over pixels whose whole window lies inside the image (a border of
+    ``(window - 1) // 2`` pixels is left out), so no padding is involved. With
+    ``"rgb"`` the result is the mean of the per-channel SSIMs.
 
     Args:
         restored: Restored images in ``[0, 1]``.
@@ -105,26 +159,10 @@ def ssim(
             smaller than the window.
     """
     check_images(restored, reference)
-    if window < 1 or window % 2 == 0:
-        raise ValueError(f"SSIM window must be a positive odd size, got {window}")
     x = _select_channels(restored, channels)
     y = _select_channels(reference, channels)
-    batch, chans, height, width = x.shape
-    if height < window or width < window:
-        raise ValueError(
-            f"image of {height}x{width} pixels is smaller than the {window}x{window} SSIM window"
-        )
-    x = x.reshape(batch * chans, 1, height, width)
-    y = y.reshape(batch * chans, 1, height, width)
-    # One pass of the separable Gaussian over the five statistics, stacked on the batch.
-    stats = torch.cat((x, y, x * x, y * y, x * y), dim=0)
-    taps = _gaussian_window(window, sigma, x)
-    stats = F.conv2d(F.conv2d(stats, taps.view(1, 1, 1, -1)), taps.view(1, 1, -1, 1))
-    mx, my, mxx, myy, mxy = stats.chunk(5, dim=0)
-    vx, vy, cxy = mxx - mx * mx, myy - my * my, mxy - mx * my
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    index = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    return index.mean(dim=(1, 2, 3)).view(batch, chans).mean(dim=1)
+    index = ssim_map(x, y, window, sigma, k1, k2, data_range)
+    return index.mean(dim=(2, 3)).mean(dim=1)
 
 
 @METRICS.register("psnr")

@@ -1,0 +1,114 @@
+"""The learned estimator: weights by metadata, the pyramid's choice of scale, tiling."""
+
+import itertools
+import math
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from defocus.blurmap import learned as learned_module
+from defocus.blurmap.learned import (
+    MIN_SIDE,
+    RELIABLE_RADIUS,
+    learned_blur_map,
+    load_estimator,
+    pyramid_scales,
+)
+from defocus.blurmap.network import BLUR_MAP_NETWORKS, BlurMapNetwork
+from defocus.errors import DefocusError
+from defocus.io.weights import architecture_metadata
+
+
+@BLUR_MAP_NETWORKS.register("test-constant")
+class ConstantRadius(BlurMapNetwork):
+    """Claims the same radius (in its own pixels) everywhere, defocused on the right."""
+
+    def __init__(self, in_channels: int = 3, radius: float = 3.0) -> None:
+        super().__init__(in_channels)
+        self.radius = torch.nn.Parameter(torch.tensor(float(radius)))
+
+    def raw(self, image: torch.Tensor) -> torch.Tensor:
+        batch, _, height, width = image.shape
+        level = torch.log1p(self.radius).expand(batch, 1, height, width)
+        side = torch.arange(width, dtype=image.dtype) >= width / 2
+        logit = (side.float() * 8 - 4).expand(batch, 1, height, width)
+        return torch.cat([level, logit], dim=1)
+
+
+def weights(tmp_path, name="test-constant", radius=3.0, **options):
+    network = BLUR_MAP_NETWORKS.create(name, in_channels=3, **options)
+    if name == "test-constant":
+        network.radius.data.fill_(radius)
+    path = tmp_path / f"{name}-{radius}.safetensors"
+    metadata = architecture_metadata(name, 3, options)
+    save_file(network.state_dict(), str(path), metadata=metadata)
+    return path
+
+
+def test_pyramid_goes_down_to_the_smallest_side() -> None:
+    assert pyramid_scales(100, 100) == [1.0]
+    scales = pyramid_scales(3000, 4000)
+    assert scales[0] == 1 and all(b == a / 2 for a, b in itertools.pairwise(scales))
+    assert 3000 * scales[-1] >= MIN_SIDE > 3000 * scales[-1] / 2
+
+
+@pytest.mark.parametrize("radius", [2.0, 5.0])
+def test_each_pixel_takes_the_finest_reliable_scale(tmp_path, radius) -> None:
+    # the network says `radius` of its own pixels at every scale: the finest level,
+    # where that is radius * 1 px, is trusted (radius < RELIABLE_RADIUS there)
+    image = torch.rand(1, 3, 700, 900, generator=torch.Generator().manual_seed(0))
+    maps = learned_blur_map(image, weights(tmp_path, radius=radius))
+    assert maps.radius.shape == (1, 1, 700, 900)
+    torch.testing.assert_close(maps.radius, torch.full_like(maps.radius, radius))
+
+
+def test_beyond_the_reliable_range_the_coarse_scale_wins(tmp_path) -> None:
+    radius = RELIABLE_RADIUS + 4  # unreliable at every scale: the coarsest one stands
+    image = torch.rand(1, 3, 700, 900, generator=torch.Generator().manual_seed(0))
+    maps = learned_blur_map(image, weights(tmp_path, radius=radius))
+    coarsest = pyramid_scales(700, 900)[-1]
+    torch.testing.assert_close(maps.radius, torch.full_like(maps.radius, radius / coarsest))
+
+
+def test_probability_comes_from_the_detection_scale_and_is_a_probability(tmp_path) -> None:
+    image = torch.rand(1, 3, 400, 1300, generator=torch.Generator().manual_seed(0))
+    maps = learned_blur_map(image, weights(tmp_path))
+    p = maps.probability[0, 0]
+    assert p.min() >= 0 and p.max() <= 1
+    assert p[:, :600].mean() < 0.1 and p[:, 700:].mean() > 0.9
+
+
+def test_tiles_agree_with_the_whole_image(tmp_path, monkeypatch) -> None:
+    path = weights(tmp_path, name="blurmap-unet", widths=(4, 8))
+    image = torch.rand(1, 3, 200, 300, generator=torch.Generator().manual_seed(0))
+    whole = learned_blur_map(image, path, precision="fp32")
+    monkeypatch.setattr(learned_module, "TILE", 96)
+    tiled = learned_blur_map(image, path, precision="fp32")
+    torch.testing.assert_close(tiled.radius, whole.radius, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(tiled.probability, whole.probability, atol=1e-4, rtol=1e-4)
+
+
+def test_grey_images_and_dtypes(tmp_path) -> None:
+    grey = torch.rand(2, 1, 50, 60, dtype=torch.float64)
+    maps = learned_blur_map(grey, weights(tmp_path))
+    assert maps.radius.dtype == torch.float64 and maps.radius.shape == (2, 1, 50, 60)
+
+
+def test_bad_weights_are_refused(tmp_path) -> None:
+    with pytest.raises(DefocusError, match="not found"):
+        load_estimator(tmp_path / "missing.safetensors")
+    other = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(1)}, str(other), metadata={"architecture": "arknet"})
+    with pytest.raises(DefocusError, match="not blur-map weights"):
+        load_estimator(other)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"junk")
+    with pytest.raises(DefocusError, match="not a readable"):
+        load_estimator(junk)
+
+
+def test_non_finite_images_are_refused(tmp_path) -> None:
+    image = torch.full((1, 3, 20, 20), math.nan)
+    with pytest.raises(ValueError):
+        learned_blur_map(image, weights(tmp_path))
