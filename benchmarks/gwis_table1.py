@@ -7,9 +7,10 @@ Usage: python benchmarks/gwis_table1.py [--root ../shared/data/test] [--limit N]
 Setting (seed §5, TID2013 replaced by Kodak24 + CBSD68, luma): per image one random
 blur of the seed's three families (Gaussian of σ = level, disk or ring of radius =
 level), level uniform in [0, 6]; Gaussian noise of variance uniform in [0, 10] on the
-0..255 scale; 8-bit rounding. GWIS parameters 0.5, 1.0, ..., 8.0; "estimated" uses
-σ = r / 2 per pixel from ``defocus.blurmap.estimate_blur_map`` (the classical
-gradient-ratio baseline; the seed's CNN does not exist here yet).
+0..255 scale; 8-bit rounding. GWIS parameters 0.5, 1.0, ..., 8.0; each estimator of
+``--estimators`` runs ``gwis-blind``: σ = k · r per pixel, r from that blur-map
+estimator (``learned``: the shipped network; ``gwis-cnn``: the seed's CNN, whose r is
+twice its best parameter) and k of ``defocus.classical.methods.GWIS_PER_RADIUS``.
 """
 
 from __future__ import annotations
@@ -38,51 +39,58 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="images per dataset (0 = all)")
     parser.add_argument("--out", default="docs/gwis-table1.csv")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--estimators",
+        default="learned,gwis-cnn",
+        help="comma-separated blur-map estimators for gwis-blind (defocus.blurmap.ESTIMATORS)",
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    blind = create_method("gwis-blind")
+    estimators = [name for name in args.estimators.split(",") if name]
+    blind = {name: create_method("gwis-blind", estimator=name) for name in estimators}
     rows = []
     start = time.perf_counter()
     for dataset in ("Kodak24", "CBSD68"):
         files = list_images(Path(args.root) / dataset)
         for path in files[: args.limit or None]:
             sharp = to_luma(read_image(path).pixels[None]).double()
-            blurry, label = seed_degradation(sharp, rng)
+            blurry, _, label = seed_degradation(sharp, rng)
             scores = {}
             for level in LEVELS:  # the same blur-level sweep as the seed
                 sharpened = gwis(blurry, level)
                 scores[level] = (float(psnr(sharpened, sharp)), float(ssim(sharpened, sharp)))
             best = max(LEVELS, key=lambda s: scores[s][1])
-            estimated = blind(blurry, None)
-            rows.append(
-                {
-                    "image": f"{dataset}/{path.name}",
-                    "degradation": label,
-                    "psnr_blurred": float(psnr(blurry, sharp)),
-                    "ssim_blurred": float(ssim(blurry, sharp)),
-                    "best_sigma": best,
-                    "psnr_best": scores[best][0],
-                    "ssim_best": scores[best][1],
-                    "psnr_estimated": float(psnr(estimated, sharp)),
-                    "ssim_estimated": float(ssim(estimated, sharp)),
-                }
-            )
-            print(f"{rows[-1]['image']}: {label}, best σ {best}", flush=True)
+            row = {
+                "image": f"{dataset}/{path.name}",
+                "degradation": label,
+                "psnr_blurred": float(psnr(blurry, sharp)),
+                "ssim_blurred": float(ssim(blurry, sharp)),
+                "best_sigma": best,
+                "psnr_best": scores[best][0],
+                "ssim_best": scores[best][1],
+            }
+            for name, method in blind.items():
+                estimated = method(blurry, None)
+                row[f"psnr_{name}"] = float(psnr(estimated, sharp))
+                row[f"ssim_{name}"] = float(ssim(estimated, sharp))
+            rows.append(row)
+            print(f"{row['image']}: {label}, best σ {best}", flush=True)
     with open(args.out, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     columns = [key for key in rows[0] if key.startswith(("psnr", "ssim"))]
     mean = {key: float(np.mean([row[key] for row in rows])) for key in columns}
-    for name in ("blurred", "best", "estimated"):
-        paper = PAPER[name]
+    for name in ("blurred", "best", *estimators):
+        paper = PAPER.get(name, PAPER["estimated"])
         print(
-            f"{name:9s} PSNR {mean['psnr_' + name]:.2f} SSIM {mean['ssim_' + name]:.4f}"
+            f"{name:14s} PSNR {mean['psnr_' + name]:.2f} SSIM {mean['ssim_' + name]:.4f}"
             f"   (paper {paper[0]:.2f} / {paper[1]:.4f})"
         )
     gain = {m: mean[f"{m}_best"] - mean[f"{m}_blurred"] for m in ("psnr", "ssim")}
-    share = {m: (mean[f"{m}_estimated"] - mean[f"{m}_blurred"]) / gain[m] for m in gain}
-    print(f"estimated gain / best gain: PSNR {share['psnr']:.0%}, SSIM {share['ssim']:.0%}")
+    for name in estimators:
+        share = {m: (mean[f"{m}_{name}"] - mean[f"{m}_blurred"]) / gain[m] for m in gain}
+        print(f"{name}: gain / best gain: PSNR {share['psnr']:.0%}, SSIM {share['ssim']:.0%}")
     print(f"{len(rows)} images, {time.perf_counter() - start:.0f} s; wrote {args.out}")
 
 

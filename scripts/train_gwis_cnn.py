@@ -50,7 +50,7 @@ def build_targets(files: list[Path], crops: int, side: int, seed: int) -> dict[s
         left = int(rng.integers(0, photo.shape[-1] - side + 1))
         crop = photo[..., top : top + side, left : left + side]
         sharp = (to_luma(crop) if crop.shape[1] == 3 else crop).double()
-        blurry, _ = seed_degradation(sharp, rng)
+        blurry, _, _ = seed_degradation(sharp, rng)
         best, kept = gwis_parameter_targets(blurry, sharp)
         where = kept.flatten()
         padded = F.pad(blurry, (HALF,) * 4, mode="replicate")

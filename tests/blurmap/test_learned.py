@@ -112,3 +112,21 @@ def test_non_finite_images_are_refused(tmp_path) -> None:
     image = torch.full((1, 3, 20, 20), math.nan)
     with pytest.raises(ValueError):
         learned_blur_map(image, weights(tmp_path))
+
+
+def test_calibration_in_the_metadata_is_applied(tmp_path) -> None:
+    from defocus.blurmap.network import CALIBRATION_KEY
+
+    network = BLUR_MAP_NETWORKS.create("test-constant", in_channels=3)
+    path = tmp_path / "calibrated.safetensors"
+    metadata = {**architecture_metadata("test-constant", 3), CALIBRATION_KEY: "0.5,1.0"}
+    save_file(network.state_dict(), str(path), metadata=metadata)
+    image = torch.rand(1, 3, 40, 80, generator=torch.Generator().manual_seed(0))
+    p = learned_blur_map(image, path).probability[0, 0]
+    # logits -4 (left) and +4 (right) become -1 and 3
+    torch.testing.assert_close(
+        p[:, :30].mean(), torch.sigmoid(torch.tensor(-1.0)), atol=1e-3, rtol=0
+    )
+    torch.testing.assert_close(
+        p[:, 50:].mean(), torch.sigmoid(torch.tensor(3.0)), atol=1e-3, rtol=0
+    )

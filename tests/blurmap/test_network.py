@@ -74,3 +74,14 @@ def test_gradients_reach_every_parameter() -> None:
     network = BLUR_MAP_NETWORKS.create("blurmap-unet", in_channels=3, widths=(4, 8, 8))
     network(torch.rand(1, 3, 20, 28)).square().mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in network.parameters())
+
+
+def test_calibration_rescales_only_the_defocus_logit() -> None:
+    torch.manual_seed(0)
+    network = BLUR_MAP_NETWORKS.create("blurmap-unet", in_channels=3, widths=(4, 8)).eval()
+    x = torch.rand(1, 3, 16, 16)
+    plain = network(x)
+    network.calibration = (2.0, -1.0)
+    calibrated = network(x)
+    assert torch.equal(calibrated[:, 0], plain[:, 0])
+    torch.testing.assert_close(calibrated[:, 1], 2 * plain[:, 1] - 1)

@@ -129,3 +129,15 @@ def test_displacement_field_equals_the_formula_summed_point_by_point():
             expected = (num_x / den, num_y / den) if den > 0 else (0.0, 0.0)
             got = (float(field[0, 0, y, x]), float(field[0, 1, y, x]))
             assert got == pytest.approx(expected, abs=1e-10), (y, x)
+
+
+def test_blind_gwis_takes_any_estimator_and_refuses_unknown_ones():
+    from defocus.classical.methods import GWIS_PER_RADIUS
+    from defocus.errors import DefocusError
+
+    scene = blur(step_edge()[0], gaussian_kernel(1.5))
+    out = create_method("gwis-blind", estimator="gradient-ratio")(scene, None)
+    assert out.shape == scene.shape and out.isfinite().all()
+    assert GWIS_PER_RADIUS["gwis-cnn"] == 0.5  # its radius is twice its best parameter
+    with pytest.raises(DefocusError, match="unknown blur-map estimator 'nope'"):
+        create_method("gwis-blind", estimator="nope")

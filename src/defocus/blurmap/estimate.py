@@ -16,6 +16,16 @@ ESTIMATORS: Registry[BlurMap] = Registry("blur-map estimator")
 ESTIMATORS.register("learned")(learned_blur_map)
 
 
+@ESTIMATORS.register("gwis-cnn")
+def _gwis_cnn(image: torch.Tensor, precision: str = "auto") -> BlurMap:
+    """The seed's CNN (shipped ``gwis-cnn-v1``) on luma at full resolution.
+
+    Its radius is twice the best GWIS parameter (see :mod:`defocus.blurmap.gwis_targets`).
+    """
+    return learned_blur_map(image, "gwis-cnn-v1", precision, pyramid=False)
+
+
+
 @ESTIMATORS.register("gradient-ratio")
 def _gradient_ratio(image: torch.Tensor, precision: str = "auto") -> BlurMap:
     """:func:`gradient_ratio_blur_map` with default settings (always float64: no network)."""

@@ -34,7 +34,9 @@ MAX_NOISE_VARIANCE = 10.0
 """Largest Gaussian noise variance of the seed's degradations (0..255 scale)."""
 
 
-def seed_degradation(sharp: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, str]:
+def seed_degradation(
+    sharp: torch.Tensor, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor, str]:
     """One degradation of the seed's dataset and Table 1: uniform blur, noise, 8 bits.
 
     A Gaussian of σ = level, a disk or a ring of radius = level (level uniform in
@@ -42,7 +44,7 @@ def seed_degradation(sharp: torch.Tensor, rng: np.random.Generator) -> tuple[tor
     in ``[0, 10]`` on the 0..255 scale, rounded to 8 bits.
 
     Returns:
-        The degraded image and a label such as ``"disk:4.38, noise σ 2.33"``.
+        The degraded image, the PSF, and a label such as ``"disk:4.38, noise σ 2.33"``.
 
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``.
@@ -53,7 +55,8 @@ def seed_degradation(sharp: torch.Tensor, rng: np.random.Generator) -> tuple[tor
     sigma = float(np.sqrt(rng.uniform(0, MAX_NOISE_VARIANCE))) / 255
     generator = torch.Generator().manual_seed(int(rng.integers(0, 2**31)))
     noisy = add_noise(blur(sharp, kernel), sigma, generator, clip=True)
-    return (noisy * 255).round() / 255, f"{kind}:{level:.2f}, noise σ {sigma * 255:.2f}"
+    label = f"{kind}:{level:.2f}, noise σ {sigma * 255:.2f}"
+    return (noisy * 255).round() / 255, kernel, label
 
 
 def gwis_parameter_targets(

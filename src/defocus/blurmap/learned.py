@@ -23,8 +23,14 @@ import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 
 from defocus.blurmap.gradient_ratio import BlurMap
-from defocus.blurmap.network import BLUR_MAP_NETWORKS, BlurMapNetwork, to_blur_map
+from defocus.blurmap.network import (
+    BLUR_MAP_NETWORKS,
+    CALIBRATION_KEY,
+    BlurMapNetwork,
+    to_blur_map,
+)
 from defocus.checks import check_batch
+from defocus.color import to_luma
 from defocus.errors import DefocusError
 from defocus.io.weights import (
     ARCHITECTURE_KEY,
@@ -38,7 +44,12 @@ from defocus.runtime.tiling import tiled_apply
 
 SHIPPED_ESTIMATOR = "blurmap-unet-v1"
 """Name of the shipped blur-map weights (model card: ``docs/blur-maps.md``)."""
-SHIPPED_FILE = "blurmap_unet_v1.safetensors"
+SHIPPED_FILES = {
+    SHIPPED_ESTIMATOR: "blurmap_unet_v1.safetensors",
+    "gwis-cnn-v1": "gwis_cnn_v1.safetensors",
+}
+"""Shipped blur-map weights: the project's estimator and the seed's CNN
+(``scripts/train_gwis_cnn.py``), by name → file in the package's weights folder."""
 RELIABLE_RADIUS = 12.0
 """Radius (in a scale's own pixels) up to which that scale's estimate is used."""
 FADE = 4.0
@@ -52,7 +63,8 @@ TILE, OVERLAP, CONTEXT = 1024, 32, 96
 
 
 def _weights_path(weights: str | Path) -> Path:
-    path = WEIGHTS_DIR / SHIPPED_FILE if str(weights) == SHIPPED_ESTIMATOR else Path(weights)
+    shipped = SHIPPED_FILES.get(str(weights))
+    path = WEIGHTS_DIR / shipped if shipped is not None else Path(weights)
     if not path.is_file():
         raise DefocusError(f"{path}: blur-map weights not found")
     return path
@@ -76,6 +88,12 @@ def _load(path: Path, modified_ns: int) -> BlurMapNetwork:
         architecture, in_channels=int(metadata.get(IN_CHANNELS_KEY, "3")), **options
     )
     load_weights(network, path)
+    if CALIBRATION_KEY in metadata:
+        try:
+            scale, shift = (float(v) for v in metadata[CALIBRATION_KEY].split(","))
+        except ValueError:
+            raise DefocusError(f"{path}: bad {CALIBRATION_KEY} metadata") from None
+        network.calibration = (scale, shift)
     return network.eval()
 
 
@@ -83,7 +101,7 @@ def load_estimator(weights: str | Path = SHIPPED_ESTIMATOR) -> BlurMapNetwork:
     """The blur-map network of a weights file (read once per file version).
 
     Args:
-        weights: :data:`SHIPPED_ESTIMATOR` or a safetensors file written by the trainer
+        weights: A name of :data:`SHIPPED_FILES` or a safetensors file written by the trainer
             (``[model] task = "blur-map"``), whose metadata names its architecture.
 
     Raises:
@@ -111,6 +129,7 @@ def learned_blur_map(
     image: torch.Tensor,
     weights: str | Path = SHIPPED_ESTIMATOR,
     precision: str = "auto",
+    pyramid: bool = True,
 ) -> BlurMap:
     """Blur radius (pixels) and defocus probability of every pixel, by a trained network.
 
@@ -119,6 +138,8 @@ def learned_blur_map(
         weights: The network (see :func:`load_estimator`).
         precision: ``"auto"`` (bfloat16 where the CPU has it), ``"fp32"``, ``"bf16"``
             or ``"fp16"``; the maps are combined in float32.
+        pyramid: Run the scales of :func:`pyramid_scales`; ``False`` runs the network
+            at full resolution only (for a network that knows a fixed range only).
 
     Returns:
         The maps, in the image's dtype.
@@ -131,10 +152,10 @@ def learned_blur_map(
     device = next(network.parameters()).device
     x = image.to(device=device, dtype=torch.float32)
     if x.shape[1] != network.in_channels:
-        x = x.expand(-1, network.in_channels, -1, -1) if x.shape[1] == 1 else x.mean(1, True)
+        x = x.expand(-1, network.in_channels, -1, -1) if x.shape[1] == 1 else to_luma(x)
     height, width = x.shape[-2:]
     dtype = autocast_dtype(precision, device)
-    scales = pyramid_scales(height, width)
+    scales = pyramid_scales(height, width) if pyramid else [1.0]
     detection = min(scales, key=lambda s: abs(math.log(max(height, width) * s / DETECTION_SIDE)))
     radius: torch.Tensor | None = None
     probability = torch.zeros(0)

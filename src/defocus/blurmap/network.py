@@ -21,6 +21,8 @@ from defocus.registry import Registry
 
 RADIUS, LOGIT = 0, 1
 """Channels of the raw output: ``log(1 + radius)`` and the defocus logit."""
+CALIBRATION_KEY = "defocus_logit_calibration"
+"""Safetensors metadata key of :attr:`BlurMapNetwork.calibration` (``"a,b"``)."""
 IN_FOCUS_RADIUS = 1.5
 """Radius (pixels) below which a pixel counts as in focus when only radii are known."""
 
@@ -34,6 +36,10 @@ class BlurMapNetwork(nn.Module, abc.ABC):
     Attributes:
         multiple: Height and width the layers need to be multiples of; :meth:`forward`
             pads any other size (reflect) and crops the result.
+        calibration: ``(a, b)`` applied to the defocus logit, ``a · logit + b``, by
+            :meth:`forward`: a logistic recalibration fitted after training on photos
+            with masks (``scripts/calibrate_blur_map.py``), stored in the weights'
+            metadata under :data:`CALIBRATION_KEY`; ``(1, 0)`` while training.
     """
 
     multiple: int = 1
@@ -41,6 +47,7 @@ class BlurMapNetwork(nn.Module, abc.ABC):
     def __init__(self, in_channels: int = 3) -> None:
         super().__init__()
         self.in_channels = in_channels
+        self.calibration: tuple[float, float] = (1.0, 0.0)
 
     @abc.abstractmethod
     def raw(self, image: torch.Tensor) -> torch.Tensor:
@@ -57,7 +64,12 @@ class BlurMapNetwork(nn.Module, abc.ABC):
         if pad_h or pad_w:
             mode = "reflect" if pad_h < height and pad_w < width else "replicate"
             image = F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
-        return self.raw(image)[..., :height, :width]
+        raw = self.raw(image)[..., :height, :width]
+        scale, shift = self.calibration
+        if (scale, shift) == (1.0, 0.0):
+            return raw
+        logit = raw[:, LOGIT : LOGIT + 1] * scale + shift
+        return torch.cat([raw[:, :LOGIT], logit, raw[:, LOGIT + 1 :]], dim=1)
 
 
 def to_blur_map(raw: torch.Tensor, scale: float = 1.0) -> BlurMap:

@@ -20,10 +20,12 @@ name                      defaults
                           ``iterations=200``, ``denoiser="guided"``, ``padding="mirror"``
 ``red-sd``                as ``red-fp`` with ``iterations=1500``
 ``gwis``                  grid-warping sharpening (:mod:`defocus.classical.gwis`), blur
-                          level ``σ = r_eff / 2`` of the PSF (a Gaussian's σ; the disk of
-                          radius r: r / 2) unless ``sigma`` is given; no boundary model
-``gwis-blind``            GWIS with σ = r / 2 per pixel from the blur map of
-                          :func:`defocus.blurmap.estimate_blur_map`; PSF ignored
+                          level ``σ = k · r_eff`` of the PSF (k of
+                          :data:`GWIS_PER_RADIUS`) unless ``sigma`` is given; no
+                          boundary model
+``gwis-blind``            GWIS with ``σ = k · r`` per pixel, r from the blur map of
+                          :func:`defocus.blurmap.estimate_blur_map` (``estimator=``,
+                          default the shipped network); PSF ignored
 ========================  =============================================================
 
 ``padding`` names the boundary model a method assumes (:mod:`defocus.operators.boundary`);
@@ -38,7 +40,7 @@ from typing import Any
 
 import torch
 
-from defocus.blurmap.estimate import estimate_blur_map
+from defocus.blurmap.estimate import DEFAULT_ESTIMATOR, estimate_blur_map
 from defocus.classical.blackbox import blur_operator, landweber_al, modified_lm, modified_rl
 from defocus.classical.blind import blind_wiener
 from defocus.classical.gwis import MAX_SIGMA, WARP_ITERATIONS, gwis
@@ -49,10 +51,21 @@ from defocus.classical.wiener import wiener
 from defocus.degrade.blur import as_psf_tensor
 from defocus.degrade.lens import effective_radius
 from defocus.edges import EDGE_THRESHOLD
+from defocus.errors import DefocusError
 from defocus.registry import Registry
 
 DeblurMethod = Callable[[torch.Tensor, Any], torch.Tensor]
 BLIND_METHODS = ("gwis-blind", "wiener-blind")
+GWIS_PER_RADIUS: dict[str, float] = {
+    "psf": 0.5,
+    "learned": 0.5,
+    "gradient-ratio": 0.5,
+    "gwis-cnn": 0.5,
+}
+"""GWIS blur parameter per pixel of blur radius, ``σ = k · r``: for a known PSF (its
+effective radius) and for each blur-map estimator (its estimated radius). The seed's
+CNN reads ``r = 2 σ`` of the best parameter, hence 0.5; the others are fitted on
+training photos by ``scripts/fit_gwis_parameter.py`` (docs/gwis-table1.md)."""
 """Registered methods that estimate the blur themselves (their PSF argument is ignored)."""
 METHODS: Registry[DeblurMethod] = Registry("deblurring method")
 
@@ -144,7 +157,8 @@ def _gwis(
         check_observation(y)
         kernel = as_psf_tensor(psf, y)
         check_observation(y, tuple(kernel.shape))
-        level = sigma if sigma is not None else effective_radius(kernel[0, 0]) / 2
+        radius = effective_radius(kernel[0, 0])
+        level = sigma if sigma is not None else GWIS_PER_RADIUS["psf"] * radius
         return gwis(y, min(max(level, 0.5), MAX_SIGMA), threshold, iterations)
 
     return method
@@ -152,12 +166,19 @@ def _gwis(
 
 @METHODS.register("gwis-blind")
 def _gwis_blind(
-    threshold: float = EDGE_THRESHOLD, iterations: int = WARP_ITERATIONS
+    threshold: float = EDGE_THRESHOLD,
+    iterations: int = WARP_ITERATIONS,
+    estimator: str = DEFAULT_ESTIMATOR,
 ) -> DeblurMethod:
+    if estimator == "psf" or estimator not in GWIS_PER_RADIUS:
+        known = ", ".join(k for k in GWIS_PER_RADIUS if k != "psf")
+        raise DefocusError(f"gwis-blind: unknown blur-map estimator {estimator!r} (known: {known})")
+    per_radius = GWIS_PER_RADIUS[estimator]
+
     def method(y: torch.Tensor, psf: Any) -> torch.Tensor:
         check_observation(y)
-        estimate = estimate_blur_map(y)
-        sigma = (estimate.radius / 2).clamp(0.5, MAX_SIGMA)  # a disk of radius r: σ = r / 2
+        estimate = estimate_blur_map(y, estimator)
+        sigma = (per_radius * estimate.radius).clamp(0.5, MAX_SIGMA)
         return gwis(y, sigma.to(y.dtype), threshold, iterations)
 
     return method
