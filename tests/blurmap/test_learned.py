@@ -10,7 +10,9 @@ from safetensors.torch import save_file
 from defocus.blurmap import learned as learned_module
 from defocus.blurmap.learned import (
     MIN_SIDE,
+    PYRAMID_STEP,
     RELIABLE_RADIUS,
+    detection_scale,
     learned_blur_map,
     load_estimator,
     pyramid_scales,
@@ -49,11 +51,12 @@ def weights(tmp_path, name="test-constant", radius=3.0, **options):
 def test_pyramid_goes_down_to_the_smallest_side() -> None:
     assert pyramid_scales(100, 100) == [1.0]
     scales = pyramid_scales(3000, 4000)
-    assert scales[0] == 1 and all(b == a / 2 for a, b in itertools.pairwise(scales))
-    assert 3000 * scales[-1] >= MIN_SIDE > 3000 * scales[-1] / 2
+    assert scales[0] == 1 and all(b == a / PYRAMID_STEP for a, b in itertools.pairwise(scales))
+    assert 3000 * scales[-1] >= MIN_SIDE > 3000 * scales[-1] / PYRAMID_STEP
+    assert detection_scale(427, 640) == 1 and detection_scale(3000, 4000) == 1 / 8
 
 
-@pytest.mark.parametrize("radius", [2.0, 5.0])
+@pytest.mark.parametrize("radius", [1.0, 2.0])
 def test_each_pixel_takes_the_finest_reliable_scale(tmp_path, radius) -> None:
     # the network says `radius` of its own pixels at every scale: the finest level,
     # where that is radius * 1 px, is trusted (radius < RELIABLE_RADIUS there)
@@ -130,3 +133,12 @@ def test_calibration_in_the_metadata_is_applied(tmp_path) -> None:
     torch.testing.assert_close(
         p[:, 50:].mean(), torch.sigmoid(torch.tensor(3.0)), atol=1e-3, rtol=0
     )
+
+
+def test_every_registered_estimator_takes_image_and_precision() -> None:
+    from defocus.blurmap import ESTIMATORS, estimate_blur_map
+
+    image = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(0))
+    for name in ESTIMATORS.names():
+        maps = estimate_blur_map(image, name, "fp32")
+        assert maps.radius.shape == maps.probability.shape == (1, 1, 48, 64), name

@@ -61,7 +61,9 @@ def test_sharpening_a_defocused_photo_raises_psnr_most_near_the_true_level():
 def test_registered_method_takes_sigma_from_the_psf_and_module_matches():
     _, blurry = step_edge(1.5)
     method = create_method("gwis")
-    level = effective_radius(disk_kernel(3.0)) / 2  # about 1.5
+    from defocus.classical.methods import GWIS_PER_RADIUS
+
+    level = GWIS_PER_RADIUS["psf"] * effective_radius(disk_kernel(3.0))
     torch.testing.assert_close(method(blurry, "disk:3"), gwis(blurry, level))
     torch.testing.assert_close(GWIS(1.5)(blurry), gwis(blurry, 1.5))
     given = create_method("gwis", sigma=2.0)(blurry, "disk:9")
@@ -83,11 +85,11 @@ def test_bad_sigma_is_refused(sigma):
         gwis(step_edge()[1], sigma)
 
 
-def test_blind_gwis_sharpens_where_the_blur_map_says_and_spares_the_rest():
+def test_blind_gwis_sharpens_where_the_blur_map_says_and_spares_the_rest(dead_leaves):
+    from defocus.color import to_luma
     from defocus.degrade.scene import Layer, layered_defocus
 
-    small = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(0)).double()
-    texture = small.repeat_interleave(4, -1).repeat_interleave(4, -2)
+    texture = to_luma(dead_leaves(128, 128)).double()
     alpha = torch.zeros_like(texture)
     alpha[..., :, :64] = 1  # left in focus, right blurred (Gaussian σ = 2)
     scene, _ = layered_defocus(

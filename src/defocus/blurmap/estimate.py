@@ -7,13 +7,18 @@ from collections.abc import Callable
 import torch
 
 from defocus.blurmap.gradient_ratio import BlurMap, gradient_ratio_blur_map
-from defocus.blurmap.learned import learned_blur_map
+from defocus.blurmap.learned import SHIPPED_ESTIMATOR, learned_blur_map
 from defocus.registry import Registry
 
 ESTIMATORS: Registry[BlurMap] = Registry("blur-map estimator")
 """Registered estimators ``(image, precision) -> BlurMap``; add one with
 ``@ESTIMATORS.register``."""
-ESTIMATORS.register("learned")(learned_blur_map)
+
+
+@ESTIMATORS.register("learned")
+def _learned(image: torch.Tensor, precision: str = "auto") -> BlurMap:
+    """The shipped network (``blurmap-unet-v1``) over the image pyramid."""
+    return learned_blur_map(image, SHIPPED_ESTIMATOR, precision)
 
 
 @ESTIMATORS.register("gwis-cnn")
@@ -32,9 +37,9 @@ def _gradient_ratio(image: torch.Tensor, precision: str = "auto") -> BlurMap:
     return gradient_ratio_blur_map(image)
 
 
-DEFAULT_ESTIMATOR = "gradient-ratio"
-"""The estimator used by default (until the shipped network lands: docs/blur-maps.md);
-``gradient-ratio`` is the classical baseline."""
+DEFAULT_ESTIMATOR = "learned"
+"""The estimator used by default: the shipped network (model card: docs/blur-maps.md);
+``gradient-ratio`` is the classical baseline, ``gwis-cnn`` the seed's CNN."""
 
 
 def estimate_blur_map(

@@ -2,11 +2,12 @@
 
 A network reads radii reliably up to about :data:`RELIABLE_RADIUS` of its own pixels
 and was trained on photos of CUHK's scale (long side about 640 px). So the image is
-run at scales ``1, 1/2, 1/4, ...`` (down to a short side of :data:`MIN_SIDE`): each
+run at scales ``1, 1/4, 1/16, ...`` (down to a short side of :data:`MIN_SIDE`): each
 scale's radius, times the inverse scale, is a full-resolution radius, and each pixel
 takes it from the finest scale at which that radius is still within the reliable
-range (cross-faded over 4 px). The defocus probability is read at the scale whose
-long side is closest to :data:`DETECTION_SIDE`, where "out of focus" means what it
+range (cross-faded over 4 px). The defocus probability is read at the power-of-two
+scale whose long side is closest to :data:`DETECTION_SIDE` (one more small pass when
+the pyramid lacks it), where "out of focus" means what it
 meant in the masks the network learnt from. Every pass runs on overlapping tiles
 (:func:`defocus.runtime.tiling.tiled_apply`), so memory is bounded for any image size.
 """
@@ -54,11 +55,15 @@ RELIABLE_RADIUS = 12.0
 """Radius (in a scale's own pixels) up to which that scale's estimate is used."""
 FADE = 4.0
 """Width (pixels of the scale) of the cross-fade between two scales' estimates."""
-MIN_SIDE = 160
+MIN_SIDE = 96
 """Smallest short side of a pyramid level."""
+PYRAMID_STEP = 4
+"""Ratio of neighbouring pyramid scales: a radius beyond the reliable range of one
+level (12 px) is 3 px at the next, still read to about 0.5 px, and the coarser levels
+cost 1/16 of the finer one (the whole pyramid 1.07 full-resolution passes)."""
 DETECTION_SIDE = 640
 """Long side (pixels) at which the defocus probability is read."""
-TILE, OVERLAP, CONTEXT = 1024, 32, 96
+TILE, OVERLAP, CONTEXT = 1536, 32, 96
 """Tile side, blending overlap and receptive-field context of each network pass."""
 
 
@@ -94,7 +99,9 @@ def _load(path: Path, modified_ns: int) -> BlurMapNetwork:
         except ValueError:
             raise DefocusError(f"{path}: bad {CALIBRATION_KEY} metadata") from None
         network.calibration = (scale, shift)
-    return network.eval()
+    # channels-last convolutions run 2-2.5x faster under bfloat16 on CPUs (measured:
+    # BENCHMARKS.md, blur maps)
+    return network.eval().to(memory_format=torch.channels_last)
 
 
 def load_estimator(weights: str | Path = SHIPPED_ESTIMATOR) -> BlurMapNetwork:
@@ -112,11 +119,17 @@ def load_estimator(weights: str | Path = SHIPPED_ESTIMATOR) -> BlurMapNetwork:
 
 
 def pyramid_scales(height: int, width: int) -> list[float]:
-    """Scales ``1, 1/2, ...`` down to a short side of :data:`MIN_SIDE` (at least ``[1]``)."""
+    """Scales ``1, 1/4, 1/16, ...`` down to a short side of :data:`MIN_SIDE` (at least ``[1]``)."""
     scales = [1.0]
-    while min(height, width) * scales[-1] / 2 >= MIN_SIDE:
-        scales.append(scales[-1] / 2)
+    while min(height, width) * scales[-1] / PYRAMID_STEP >= MIN_SIDE:
+        scales.append(scales[-1] / PYRAMID_STEP)
     return scales
+
+
+def detection_scale(height: int, width: int) -> float:
+    """The power of 1/2 (at most 1) bringing the long side closest to :data:`DETECTION_SIDE`."""
+    steps = max(0, round(math.log2(max(height, width) / DETECTION_SIDE)))
+    return 0.5**steps
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -156,15 +169,15 @@ def learned_blur_map(
     height, width = x.shape[-2:]
     dtype = autocast_dtype(precision, device)
     scales = pyramid_scales(height, width) if pyramid else [1.0]
-    detection = min(scales, key=lambda s: abs(math.log(max(height, width) * s / DETECTION_SIDE)))
+    detection = detection_scale(height, width) if pyramid else 1.0
     radius: torch.Tensor | None = None
     probability = torch.zeros(0)
     with torch.no_grad():
-        for scale in reversed(scales):  # coarse to fine
+        for scale in sorted({*scales, detection}):  # coarse to fine
             size = (max(1, round(height * scale)), max(1, round(width * scale)))
             with network_precision(dtype, device):
                 raw = tiled_apply(
-                    lambda t: network(t).float(),
+                    lambda t: network(t.contiguous(memory_format=torch.channels_last)).float(),
                     _resize(x, size),
                     TILE,
                     OVERLAP,
@@ -172,9 +185,11 @@ def learned_blur_map(
                     context=CONTEXT,
                 )
             level = to_blur_map(raw, 1 / scale)
-            level_radius = _resize(level.radius, (height, width))
             if scale == detection:
                 probability = _resize(level.probability, (height, width)).clamp(0, 1)
+            if scale not in scales:
+                continue
+            level_radius = _resize(level.radius, (height, width))
             if radius is None:
                 radius = level_radius
             else:  # the finer level where the radius is within its reliable range

@@ -23,8 +23,9 @@ from defocus.io.staging import StagedOutputs, check_new_folder, check_outputs
 
 SUFFIXES = (".blur.tif", ".defocus.png", ".preview.png")
 BYTES_PER_VALUE = 96
-"""Peak memory per pixel x channel of one photo (float64 maps, FFT temporaries, the
-preview figure): measured 78 (peak RSS 2.8 GB on a 12-megapixel RGB JPEG, BENCHMARKS.md)."""
+"""Peak memory per pixel x channel of one photo (the maps, tiles in flight, the preview
+figure): measured 78 with the gradient-ratio baseline (peak RSS 2.8 GB on a 12-megapixel
+RGB JPEG) and less with the network (BENCHMARKS.md)."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "OUT/<stem>.preview.png (the photo beside the colour-mapped radius). All or "
             "nothing: every input is checked first and the results are moved into OUT "
             "only when every photo succeeded; inputs are never overwritten. The "
-            f"estimator: {DEFAULT_ESTIMATOR} (a classical baseline, see docs/blur-maps.md)."
+            f"estimator: {DEFAULT_ESTIMATOR} (the shipped network; see docs/blur-maps.md)."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
