@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_blurmap_cuhk.py [--root ../shared/data/real/CUHK-defocus]
        [--first 401] [--last 500] [--method learned|gradient-ratio]
-       [--figure docs/figures/blurmap-cuhk.png]
+       [--figure docs/figures/blurmap-cuhk-learned.png]
 
 Scores an estimator of ``defocus.blurmap.ESTIMATORS`` image by image and prints the
 means, with the time per image. The shipped ``learned`` estimator was fitted on CUHK
