@@ -125,6 +125,7 @@ def gwis(
     sigma: float | torch.Tensor,
     threshold: float = EDGE_THRESHOLD,
     iterations: int = WARP_ITERATIONS,
+    strength: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Sharpen images by grid warping with blur level ``sigma`` (scalar or per pixel).
 
@@ -136,6 +137,8 @@ def gwis(
             map ``(B, 1, H, W)``.
         threshold: Smallest gradient magnitude of an edge point.
         iterations: Fixed-point iterations inverting the warp.
+        strength: Fraction in ``[0, 1]`` of the displacement applied at each pixel
+            ``(B, 1, H, W)`` (0 leaves the pixel where it is); ``None`` applies all of it.
 
     Returns:
         The sharpened images; every value is a bilinear mix of input values.
@@ -157,7 +160,12 @@ def gwis(
     if not bool(((sigma_map > 0) & (sigma_map <= MAX_SIGMA)).all()):
         raise ValueError(f"sigma must be in (0, {MAX_SIGMA:g}] pixels")
     check_iterations(iterations)
-    return warp(image, displacement_field(luma, sigma_map, threshold), iterations)
+    field = displacement_field(luma, sigma_map, threshold)
+    if strength is not None:
+        if strength.shape != luma.shape or not bool(((strength >= 0) & (strength <= 1)).all()):
+            raise ValueError("strength must be a map (B, 1, H, W) of values in [0, 1]")
+        field = field * strength.to(field.dtype)
+    return warp(image, field, iterations)
 
 
 class GWIS(nn.Module):

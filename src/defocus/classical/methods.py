@@ -25,7 +25,8 @@ name                      defaults
                           boundary model
 ``gwis-blind``            GWIS with ``σ = k · r`` per pixel, r from the blur map of
                           :func:`defocus.blurmap.estimate_blur_map` (``estimator=``,
-                          default the shipped network); PSF ignored
+                          default the shipped network), faded in over r = 1 … 2 px
+                          (in-focus pixels stay); PSF ignored
 ========================  =============================================================
 
 ``padding`` names the boundary model a method assumes (:mod:`defocus.operators.boundary`);
@@ -56,6 +57,9 @@ from defocus.registry import Registry
 
 DeblurMethod = Callable[[torch.Tensor, Any], torch.Tensor]
 BLIND_METHODS = ("gwis-blind", "wiener-blind")
+GWIS_FADE_IN = (1.0, 2.0)
+"""Estimated radii (pixels) over which ``gwis-blind`` fades its displacement in, from
+none (in focus: GWIS would only thin sharp texture) to all."""
 GWIS_PER_RADIUS: dict[str, float] = {
     "psf": 0.91,
     "learned": 0.815,
@@ -183,7 +187,10 @@ def _gwis_blind(
         check_observation(y)
         estimate = estimate_blur_map(y, estimator)
         sigma = (per_radius * estimate.radius).clamp(0.5, MAX_SIGMA)
-        return gwis(y, sigma.to(y.dtype), threshold, iterations)
+        # in focus (r <= 1 px) GWIS would only thin sharp texture: fade it in up to 2 px
+        strength = (estimate.radius - GWIS_FADE_IN[0]) / (GWIS_FADE_IN[1] - GWIS_FADE_IN[0])
+        weight = strength.clamp(0, 1).to(y.dtype)
+        return gwis(y, sigma.to(y.dtype), threshold, iterations, weight)
 
     return method
 
