@@ -61,9 +61,9 @@ def test_sharpening_a_defocused_photo_raises_psnr_most_near_the_true_level():
 def test_registered_method_takes_sigma_from_the_psf_and_module_matches():
     _, blurry = step_edge(1.5)
     method = create_method("gwis")
-    from defocus.classical.methods import GWIS_PER_RADIUS
+    from defocus.classical.methods import GWIS_PER_PSF_RADIUS
 
-    level = GWIS_PER_RADIUS["psf"] * effective_radius(disk_kernel(3.0))
+    level = GWIS_PER_PSF_RADIUS * effective_radius(disk_kernel(3.0))
     torch.testing.assert_close(method(blurry, "disk:3"), gwis(blurry, level))
     torch.testing.assert_close(GWIS(1.5)(blurry), gwis(blurry, 1.5))
     given = create_method("gwis", sigma=2.0)(blurry, "disk:9")

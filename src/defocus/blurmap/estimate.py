@@ -30,7 +30,6 @@ def _gwis_cnn(image: torch.Tensor, precision: str = "auto") -> BlurMap:
     return learned_blur_map(image, "gwis-cnn-v1", precision, pyramid=False)
 
 
-
 @ESTIMATORS.register("gradient-ratio")
 def _gradient_ratio(image: torch.Tensor, precision: str = "auto") -> BlurMap:
     """:func:`gradient_ratio_blur_map` with default settings (always float64: no network)."""

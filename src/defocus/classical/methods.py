@@ -21,7 +21,7 @@ name                      defaults
 ``red-sd``                as ``red-fp`` with ``iterations=1500``
 ``gwis``                  grid-warping sharpening (:mod:`defocus.classical.gwis`), blur
                           level ``σ = k · r_eff`` of the PSF (k of
-                          :data:`GWIS_PER_RADIUS`) unless ``sigma`` is given; no
+                          :data:`GWIS_PER_PSF_RADIUS`) unless ``sigma`` is given; no
                           boundary model
 ``gwis-blind``            GWIS with ``σ = k · r`` per pixel, r from the blur map of
                           :func:`defocus.blurmap.estimate_blur_map` (``estimator=``,
@@ -57,24 +57,20 @@ from defocus.registry import Registry
 
 DeblurMethod = Callable[[torch.Tensor, Any], torch.Tensor]
 BLIND_METHODS = ("gwis-blind", "wiener-blind")
+"""Registered methods that estimate the blur themselves (their PSF argument is ignored)."""
 GWIS_FADE_IN = (1.0, 2.0)
 """Estimated radii (pixels) over which ``gwis-blind`` fades its displacement in, from
 none (in focus: GWIS would only thin sharp texture) to all."""
-GWIS_PER_RADIUS: dict[str, float] = {
-    "psf": 0.91,
-    "learned": 0.815,
-    "gradient-ratio": 0.5,
-    "gwis-cnn": 0.5,
-}
-"""GWIS blur parameter per pixel of blur radius, ``σ = k · r``: for a known PSF (its
-effective radius) and for each blur-map estimator (its estimated radius). ``psf`` and
-``learned`` are fitted on 48 crops of CBSD432 training photos degraded as in the
-seed's Table 1 (``python scripts/fit_gwis_parameter.py``: the median of
-log(best σ / r); docs/gwis-table1.md): the best parameter is close to the radius, not
-to the Gaussian σ = r / 2 of the same second moment. The seed's CNN reads ``r = 2 σ``
-of the best parameter, hence 0.5; ``gradient-ratio`` keeps the second-moment rule
-(not fitted)."""
-"""Registered methods that estimate the blur themselves (their PSF argument is ignored)."""
+GWIS_PER_PSF_RADIUS = 0.91
+"""GWIS blur parameter per pixel of a known PSF's effective radius, ``σ = k · r_eff``."""
+GWIS_PER_RADIUS: dict[str, float] = {"learned": 0.815, "gradient-ratio": 0.5, "gwis-cnn": 0.5}
+"""GWIS blur parameter per pixel of the radius each blur-map estimator reads, ``σ = k · r``.
+:data:`GWIS_PER_PSF_RADIUS` and ``learned`` are fitted on 48 crops of CBSD432 training
+photos degraded as in the seed's Table 1 (``python scripts/fit_gwis_parameter.py``: the
+median of log(best σ / r); docs/gwis-table1.md): the best parameter is close to the
+radius, not to the Gaussian σ = r / 2 of the same second moment. The seed's CNN reads
+``r = 2 σ`` of the best parameter, hence 0.5; ``gradient-ratio`` keeps the
+second-moment rule (not fitted)."""
 METHODS: Registry[DeblurMethod] = Registry("deblurring method")
 
 
@@ -165,8 +161,7 @@ def _gwis(
         check_observation(y)
         kernel = as_psf_tensor(psf, y)
         check_observation(y, tuple(kernel.shape))
-        radius = effective_radius(kernel[0, 0])
-        level = sigma if sigma is not None else GWIS_PER_RADIUS["psf"] * radius
+        level = sigma if sigma is not None else GWIS_PER_PSF_RADIUS * effective_radius(kernel[0, 0])
         return gwis(y, min(max(level, 0.5), MAX_SIGMA), threshold, iterations)
 
     return method
@@ -178,8 +173,8 @@ def _gwis_blind(
     iterations: int = WARP_ITERATIONS,
     estimator: str = DEFAULT_ESTIMATOR,
 ) -> DeblurMethod:
-    if estimator == "psf" or estimator not in GWIS_PER_RADIUS:
-        known = ", ".join(k for k in GWIS_PER_RADIUS if k != "psf")
+    if estimator not in GWIS_PER_RADIUS:
+        known = ", ".join(GWIS_PER_RADIUS)
         raise DefocusError(f"gwis-blind: unknown blur-map estimator {estimator!r} (known: {known})")
     per_radius = GWIS_PER_RADIUS[estimator]
 

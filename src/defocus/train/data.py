@@ -10,7 +10,6 @@ sampler of :mod:`defocus.train.sampler` the whole data stream is a function of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,29 +21,8 @@ from defocus.data.synthetic import SyntheticDefocusDataset
 from defocus.errors import DefocusError
 from defocus.io import list_images
 from defocus.train.config import DataConfig
+from defocus.train.pairs import ValidationPair
 from defocus.train.scenes import generated_scenes
-
-
-@dataclass
-class ValidationPair:
-    """One held-out image, whole, with its degraded copy.
-
-    Attributes:
-        name: Image name (file stem or ``scene-N``).
-        blurry: Degraded image, shape :math:`(1, C, H, W)`.
-        sharp: Ground truth, shape :math:`(1, C, H, W)` (a masked photo: itself).
-        blur_map: True blur radius ``(1, 1, H, W)`` of a realistic scene, for blur-map
-            runs; ``None`` otherwise.
-        defocus_mask: Defocus mask ``(1, 1, H, W)`` of a real photo, for blur-map runs;
-            ``None`` otherwise.
-    """
-
-    name: str
-    blurry: torch.Tensor
-    sharp: torch.Tensor
-    blur_map: torch.Tensor | None = None
-    defocus_mask: torch.Tensor | None = None
-
 
 Source = Path | torch.Tensor
 
@@ -121,7 +99,7 @@ class BlurMapTrainingData(torch.utils.data.Dataset):
         return self.photos[(epoch, index - len(self.scenes))]
 
 
-def _mask_split(config: DataConfig) -> tuple[list, list]:
+def _mask_split(config: DataConfig) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
     """The masked photos of ``data.masks``: training ones, then the held-out ones."""
     if not config.masks:
         return [], []

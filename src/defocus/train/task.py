@@ -9,6 +9,7 @@ structure) and held-out masked photos (Fβ and MAE of the defocus probability).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -18,6 +19,7 @@ from defocus.blurmap.scores import defocus_scores, radius_errors, structure_mask
 from defocus.io.weights import load_weights
 from defocus.metrics.base import create_metric, list_metrics
 from defocus.models import create_model, list_models, resolve_weights
+from defocus.train.pairs import ValidationPair
 
 RESTORE, BLUR_MAP = "restore", "blur-map"
 TASKS = (RESTORE, BLUR_MAP)
@@ -71,14 +73,14 @@ def _median(parts: list[torch.Tensor]) -> float:
 @torch.no_grad()
 def validate_blur_maps(
     network: nn.Module,
-    pairs: list,
+    pairs: Sequence[ValidationPair],
     device: torch.device,
 ) -> dict[str, float]:
     """The :data:`MAP_SCORES` of ``network`` on validation pairs (NaN where none applies).
 
     Args:
         network: A blur-map network.
-        pairs: :class:`~defocus.train.data.ValidationPair` items; those with a
+        pairs: :class:`~defocus.train.pairs.ValidationPair` items; those with a
             ``blur_map`` score the radius, those with a ``defocus_mask`` the probability.
         device: Where to run.
     """
