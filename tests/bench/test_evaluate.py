@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from defocus.bench.evaluate import evaluate, restorer, wiener_oracle
-from defocus.bench.protocols import load_cases
+from defocus.bench.protocols import BAND_RADII, load_cases
 from defocus.classical.wiener import wiener
 from defocus.errors import DefocusError
 from defocus.metrics.fidelity import psnr
@@ -72,3 +72,21 @@ def test_model_restorer_from_a_weights_file(test_root: Path, tmp_path: Path) -> 
 def test_unknown_method_is_a_clear_error() -> None:
     with pytest.raises(DefocusError, match="unknown method 'nope'"):
         restorer("nope")
+
+
+def test_windows_of_one_scene_are_restored_once_and_scored_on_their_window(test_root: Path) -> None:
+    cases = load_cases("depth", test_root, limit=1)[: len(BAND_RADII)]
+    calls = []
+
+    def restore(blurry, psf):
+        calls.append(blurry)
+        return blurry
+
+    records = evaluate(restore, cases, metrics=("psnr",), method="blurry")
+    assert len(calls) == 1
+    # the sharp band is the reference plus noise: far higher PSNR than the blurriest
+    assert records[0]["psnr"] > records[-1]["psnr"] + 3
+    top, _, height, _ = cases[1].window
+    window = (cases[1].blurry.clamp(0, 1) - cases[1].sharp)[..., top : top + height, :]
+    expected = -10 * torch.log10(window.square().mean())
+    assert abs(records[1]["psnr"] - float(expected)) < 0.05

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from defocus.bench.protocols import NOISE_SIGMA, load_cases
+from defocus.bench.protocols import BAND_RADII, LENS_RADII, NOISE_SIGMA, load_cases
 from defocus.degrade import blur, parse_psf
 from defocus.errors import DefocusError
 
@@ -60,3 +60,36 @@ def test_missing_data_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_protocol(test_root: Path) -> None:
     with pytest.raises(DefocusError):
         load_cases("nope", test_root)
+
+
+def test_depth_cases_are_bands_of_rising_blur_and_a_layered_scene(test_root: Path) -> None:
+    cases = load_cases("depth", test_root, limit=2)
+    per_image = len(BAND_RADII) + 1
+    assert len(cases) == 2 * 2 * per_image
+    bands = cases[: len(BAND_RADII)]
+    assert all(case.blurry is bands[0].blurry for case in bands)  # one scene, six windows
+    tops = [case.window[0] for case in bands]
+    assert tops == sorted(tops) and tops[0] == 0
+    assert sum(case.window[2] for case in bands) == bands[0].sharp.shape[-2]
+    assert [case.group for case in bands] == [f"Kodak24/band:r{r}" for r in BAND_RADII]
+    # the sharp band is the reference plus noise only
+    top, _, height, _ = bands[0].window
+    noise = (bands[0].blurry - bands[0].sharp)[..., top : top + height, :]
+    assert abs(float(noise.std()) - NOISE_SIGMA) < 0.003
+    layered = cases[len(BAND_RADII)]
+    assert layered.group == "Kodak24/layered" and layered.window is None
+    # the in-focus foreground in the middle is sharp: only noise there
+    middle = (layered.blurry - layered.sharp)[..., 14:18, 18:22]
+    assert float(middle.abs().max()) < 5 * NOISE_SIGMA
+
+
+def test_lens_cases_use_the_measured_psfs_at_each_radius(test_root: Path) -> None:
+    cases = load_cases("lens", test_root, limit=1)
+    assert [case.group for case in cases[: len(LENS_RADII)]] == [
+        f"Kodak24/lens:{r}" for r in LENS_RADII
+    ]
+    sizes = [case.psf.shape[-1] for case in cases[: len(LENS_RADII)]]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+    torch.testing.assert_close(cases[0].psf.sum(), torch.tensor(1.0, dtype=torch.float64))
+    again = load_cases("lens", test_root, limit=1)
+    assert all(torch.equal(a.blurry, b.blurry) for a, b in zip(cases, again, strict=True))

@@ -15,10 +15,11 @@ OUTPUT_LAYERS = {
     "ehnet": "tail",
     "tiny-unet": "output",
     "wiener-unet": "fusion.head",
+    "varying-wiener-unet": "fusion.head",
 }
 # With its output layer zeroed, WienerUNet averages its candidates instead (tested in
 # test_wiener_unet.py).
-NOT_RESIDUAL = {"wiener-unet"}
+NOT_RESIDUAL = {"wiener-unet", "varying-wiener-unet"}
 
 
 # Reduced configurations with the same code paths, for the slower per-model checks.
@@ -33,6 +34,14 @@ SMALL = {
     "xy-deblur": {"widths": (4, 8, 8), "depth": 1},
     "tiny-unet": {},
     "wiener-unet": {"offsets": (0,), "factors": (1.0,), "widths": (4, 8, 8)},
+    "varying-wiener-unet": {
+        "offsets": (0,),
+        "factors": (1.0,),
+        "levels": (0.0, 1.0, 2.0),
+        "multipliers": (1.0,),
+        "balances": (1e-2,),
+        "widths": (4, 8, 8),
+    },
 }
 
 
@@ -106,7 +115,7 @@ def test_gradients_flow(name: str):
 
 @pytest.mark.parametrize(
     ("name", "multiple"),
-    [("arknet", 16), ("xy-deblur", 4), ("ehnet", 64), ("tiny-unet", 2), ("wiener-unet", 4)],
+    [("arknet", 16), ("xy-deblur", 4), ("ehnet", 64), ("tiny-unet", 2), ("wiener-unet", 4), ("varying-wiener-unet", 4)],
 )
 def test_size_multiple_attribute(name: str, multiple: int):
     assert create_model(name).multiple == multiple

@@ -142,6 +142,9 @@ def restorer(spec: str, precision: Precision = "auto") -> Restorer:
 
 def _score(metric: Metric, restored: torch.Tensor, case: Case) -> float:
     images = {"restored": restored, "reference": case.sharp, "blurry": case.blurry}
+    if case.window is not None:
+        top, left, height, width = case.window
+        images = {k: v[..., top : top + height, left : left + width] for k, v in images.items()}
     with torch.no_grad():
         return float(metric(*(images[name] for name in metric.inputs)).mean())
 
@@ -166,7 +169,9 @@ def evaluate(
     Returns:
         One record per case: ``method``, ``name``, ``group``, ``psf``, ``radius``,
         each metric, and ``seconds`` (CPU time of the restoration, all threads, from
-        :func:`time.process_time`).
+        :func:`time.process_time`). Cases with a ``window`` that share their scene
+        with the case before are scored on the same restoration (restored once; its
+        ``seconds`` are counted on the scene's first case, 0 on the others).
 
     Raises:
         DefocusError: Unknown metric names.
@@ -174,12 +179,16 @@ def evaluate(
     scorers = {name: create_metric(name) for name in metrics}
     needs_reference = getattr(restore, "needs_reference", False)
     records = []
+    scene: torch.Tensor | None = None  # the blurry scene last restored
     for case in cases:
         start = time.process_time()
-        if needs_reference:
+        if case.window is not None and case.blurry is scene:
+            pass  # another window of the scene just restored
+        elif needs_reference:
             restored = restore(case.blurry, case.psf, case.sharp)  # type: ignore[call-arg]
         else:
             restored = restore(case.blurry, case.psf)
+        scene = case.blurry
         seconds = time.process_time() - start
         restored = restored.detach().to(case.sharp.dtype).clamp(0, 1)
         record: Record = {
@@ -195,4 +204,3 @@ def evaluate(
         if progress is not None:
             progress(case)
     return records
-

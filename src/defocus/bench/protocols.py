@@ -13,18 +13,36 @@ Protocols (see ``../shared/data/README.md``):
   case ``group`` is ``"<dataset>/r<radius>"`` and ``radius`` holds the radius.
 - ``ring`` and ``gaussian``: the secondary rows of the defocus protocol (ring radius
   2-6 px, Gaussian σ 0.5-2.5 px, σ_noise = 0.01).
+- ``depth``: spatially varying defocus with known ground truth (σ_noise = 0.01,
+  disks). Each image gives a *band* scene, six horizontal bands of radius 0 (sharp) to
+  5 px from top to bottom (each pixel blurred by its band's disk, rendered by
+  :func:`defocus.degrade.scene.ramp_defocus`), scored band by band (groups
+  ``"<dataset>/band:r<radius>"``), and a *layered* scene: the next image of the
+  dataset as a sharp foreground, cut out by a soft elliptical matte, over the image
+  defocused by a disk of 2-5 px (:func:`defocus.degrade.scene.layered_defocus`;
+  group ``"<dataset>/layered"``). A method restores each scene once; every case of it
+  is scored on its own window of that result.
+- ``lens``: the measured lens PSFs of :func:`defocus.degrade.lens_psf` (the shape
+  cycling with the image) rescaled to effective radii 2, 4, 6 and 8 px,
+  σ_noise = 0.01; groups ``"<dataset>/lens:<radius>"``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import torch
 
+from defocus.color import to_luma
 from defocus.data import DegradationConfig, SyntheticDefocusDataset
-from defocus.degrade import parse_psf
+from defocus.data.store import ImageStore, to_float
+from defocus.data.synthetic import resolve_sources
+from defocus.degrade import add_noise, blur, disk_kernel, parse_psf
+from defocus.degrade.lens import LENS_SHAPES, lens_psf
+from defocus.degrade.scene import Layer, layered_defocus, ramp_defocus
 from defocus.errors import DefocusError
 from defocus.registry import Registry
 
@@ -51,6 +69,11 @@ class Case:
             ``"<dataset>/<psf>"`` (defocus protocols).
         psf_spec: The kernel as text, e.g. ``"disk:3"``.
         radius: Disk/ring radius or Gaussian σ of the PSF in pixels (``None`` for box).
+        window: ``(top, left, height, width)`` of the scene that this case scores
+            (``None``: all of it). Cases of one scene share its ``blurry`` and
+            ``sharp`` tensors; the scene is restored once and each case scored on its
+            window (the ``depth`` protocol's bands); ``psf`` is then the PSF of the
+            window's region.
 
     Shape:
         ``blurry`` and ``sharp``: :math:`(1, 1, H, W)`, float32 in ``[0, 1]``.
@@ -63,6 +86,7 @@ class Case:
     group: str
     psf_spec: str
     radius: float | None = None
+    window: tuple[int, int, int, int] | None = None
 
     def __iter__(self) -> Iterator[object]:
         """Unpack as ``name, blurry, sharp, psf``."""
@@ -78,12 +102,15 @@ class Protocol:
         psfs: PSF specs (``"box:5"``, ``"disk:3"``, ...), one case per image and PSF.
         noise_sigma: Gaussian noise σ added after blurring.
         seed: Base seed of the noise (PSF ``k`` uses ``seed + k``).
+        scene: ``"uniform"`` (one PSF over each image: ``psfs``), ``"depth"`` or
+            ``"lens"`` (see the module docstring; ``psfs`` lists what the cases use).
     """
 
     name: str
     psfs: tuple[str, ...]
     noise_sigma: float
     seed: int = 0
+    scene: str = "uniform"
 
 
 PROTOCOLS: Registry[Protocol] = Registry("test protocol")
@@ -107,6 +134,24 @@ def _ring() -> Protocol:
 @PROTOCOLS.register("gaussian")
 def _gaussian() -> Protocol:
     return Protocol("gaussian", ("gaussian:0.5", "gaussian:1.5", "gaussian:2.5"), NOISE_SIGMA)
+
+
+BAND_RADII = (0, 1, 2, 3, 4, 5)
+"""Disk radii of the ``depth`` protocol's bands, top to bottom."""
+LENS_RADII = (2, 4, 6, 8)
+"""Effective radii of the ``lens`` protocol."""
+
+
+@PROTOCOLS.register("depth")
+def _depth() -> Protocol:
+    return Protocol(
+        "depth", (*(f"band:r{r}" for r in BAND_RADII), "layered"), NOISE_SIGMA, scene="depth"
+    )
+
+
+@PROTOCOLS.register("lens")
+def _lens() -> Protocol:
+    return Protocol("lens", tuple(f"lens:{r}" for r in LENS_RADII), NOISE_SIGMA, scene="lens")
 
 
 def list_protocols() -> list[str]:
@@ -148,6 +193,14 @@ def load_cases(
         DefocusError: Unknown protocol, missing folders, or unreadable images.
     """
     spec = PROTOCOLS.create(protocol) if isinstance(protocol, str) else protocol
+    if spec.scene != "uniform":
+        folders = _dataset_folders(Path(root), datasets)
+        build = _depth_cases if spec.scene == "depth" else _lens_cases
+        return [
+            case
+            for dataset, folder in zip(datasets, folders, strict=True)
+            for case in build(spec, dataset, _luma_images(folder, limit))
+        ]
     cases = []
     for dataset, folder in zip(datasets, _dataset_folders(Path(root), datasets), strict=True):
         for k, psf_spec in enumerate(spec.psfs):
@@ -172,4 +225,103 @@ def load_cases(
                         radius=None if kind == "box" else float(size),
                     )
                 )
+    return cases
+
+
+def _luma_images(folder: Path, limit: int | None) -> list[tuple[str, torch.Tensor]]:
+    """``(stem, luma (1, 1, H, W) float32)`` of the first ``limit`` images of ``folder``."""
+    store = ImageStore(resolve_sources(folder), cache=False)
+    count = len(store) if limit is None else min(limit, len(store))
+    return [
+        (Path(store.name(i)).stem, to_luma(to_float(store.array(i))[None]).float())
+        for i in range(count)
+    ]
+
+
+def _noisy(x: torch.Tensor, sigma: float, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return add_noise(x.double(), sigma, generator).float()
+
+
+def _disk(radius: float) -> torch.Tensor:
+    return disk_kernel(radius) if radius > 0 else torch.ones(1, 1, dtype=torch.float64)
+
+
+def elliptical_matte(height: int, width: int, softness: float = 4.0) -> torch.Tensor:
+    """A soft ellipse covering the middle third of the image (alpha 1 inside, 0 outside).
+
+    Shape:
+        ``(1, 1, height, width)`` float32, ramping over ``softness`` pixels at the edge.
+    """
+    rows = (torch.arange(height, dtype=torch.float64) + 0.5 - height / 2) / (height / 3)
+    cols = (torch.arange(width, dtype=torch.float64) + 0.5 - width / 2) / (width / 4)
+    distance = (rows[:, None].square() + cols[None, :].square()).sqrt()  # 1 on the ellipse
+    scale = softness / (min(height, width) / 3)
+    return ((1 - distance) / scale + 0.5).clamp(0, 1)[None, None].float()
+
+
+def _depth_cases(
+    spec: Protocol, dataset: str, images: list[tuple[str, torch.Tensor]]
+) -> list[Case]:
+    cases = []
+    for index, (stem, sharp) in enumerate(images):
+        height, width = sharp.shape[-2:]
+        bounds = [round(height * k / len(BAND_RADII)) for k in range(len(BAND_RADII) + 1)]
+        radius_map = torch.zeros_like(sharp, dtype=torch.float64)
+        for radius, (top, bottom) in zip(BAND_RADII, pairwise(bounds), strict=True):
+            radius_map[..., top:bottom, :] = radius
+        bands = ramp_defocus(sharp.double(), radius_map, _disk, step=1.0)
+        blurry = _noisy(bands, spec.noise_sigma, spec.seed * 7919 + 2 * index)
+        for radius, (top, bottom) in zip(BAND_RADII, pairwise(bounds), strict=True):
+            cases.append(
+                Case(
+                    name=f"{dataset}/{stem}@band:r{radius}",
+                    blurry=blurry,
+                    sharp=sharp,
+                    psf=_disk(radius),
+                    group=f"{dataset}/band:r{radius}",
+                    psf_spec=f"band:r{radius}",
+                    radius=float(radius),
+                    window=(top, 0, bottom - top, width),
+                )
+            )
+        # the next image, sharp, in front of this one defocused
+        front = images[(index + 1) % len(images)][1]
+        front = torch.nn.functional.interpolate(front, size=(height, width), mode="bilinear")
+        alpha = elliptical_matte(height, width)
+        background_radius = 2.0 + index % 4
+        layer = Layer(front.double(), alpha.double(), 0.0)
+        scene, _ = layered_defocus(sharp.double(), background_radius, [layer], _disk)
+        reference = front * alpha + sharp * (1 - alpha)
+        cases.append(
+            Case(
+                name=f"{dataset}/{stem}@layered",
+                blurry=_noisy(scene, spec.noise_sigma, spec.seed * 7919 + 2 * index + 1),
+                sharp=reference.float(),
+                psf=_disk(background_radius),
+                group=f"{dataset}/layered",
+                psf_spec="layered",
+                radius=background_radius,
+            )
+        )
+    return cases
+
+
+def _lens_cases(spec: Protocol, dataset: str, images: list[tuple[str, torch.Tensor]]) -> list[Case]:
+    cases = []
+    for k, radius in enumerate(LENS_RADII):
+        for index, (stem, sharp) in enumerate(images):
+            psf = lens_psf(float(radius), shape=index % LENS_SHAPES)
+            blurry = blur(sharp.double(), psf, "reflect-101")
+            cases.append(
+                Case(
+                    name=f"{dataset}/{stem}@lens:{radius}",
+                    blurry=_noisy(blurry, spec.noise_sigma, (spec.seed + k) * 7919 + index),
+                    sharp=sharp,
+                    psf=psf,
+                    group=f"{dataset}/lens:{radius}",
+                    psf_spec=f"lens:{radius}",
+                    radius=float(radius),
+                )
+            )
     return cases

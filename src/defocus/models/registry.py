@@ -8,6 +8,7 @@ from pathlib import Path
 import defocus.models.arknet
 import defocus.models.ehnet
 import defocus.models.tiny_unet
+import defocus.models.varying_unet
 import defocus.models.wiener_unet
 import defocus.models.xy_deblur  # noqa: F401
 from defocus.errors import DefocusError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import astuple
+from functools import partial
 
 import torch
 from torch import nn
@@ -55,6 +56,30 @@ class FusionUNet(nn.Module):
         skip1 = self.enc1(skip0)
         up1 = self.dec1(torch.cat([self.up1(self.bottom(skip1)), skip1], dim=1))
         return self.head(self.dec0(torch.cat([self.up0(up1), skip0], dim=1)))
+
+
+def fuse_candidates(
+    fusion: nn.Module, candidates: torch.Tensor, hints: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Per-pixel softmax mixture of candidate images plus a residual, predicted by ``fusion``.
+
+    ``fusion`` sees the first image ``y`` (the blurry input), every other candidate's
+    difference from it and the optional ``hints`` (e.g. a blur map), and returns one
+    logit per candidate and a residual: ``out = Σ_j softmax(a)_j · v_j + r``.
+
+    Shape:
+        ``candidates (N, K, H, W)``, ``hints (N, F, H, W)`` -> ``(N, 1, H, W)`` in
+        ``candidates``' dtype (the mixture is not done in an autocast's half precision:
+        bfloat16 weights would cost ~1/256 of the output).
+    """
+    y = candidates[:, :1]
+    parts = [y, candidates[:, 1:] - y] + ([] if hints is None else [hints.to(y.dtype)])
+    inputs = torch.cat(parts, dim=1)
+    if torch.is_autocast_enabled(inputs.device.type):  # half precision: NHWC is 2x faster
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    out = fusion(inputs).to(candidates.dtype)
+    weights = out[:, :-1].softmax(dim=1)
+    return (weights * candidates).sum(dim=1, keepdim=True) + out[:, -1:]
 
 
 @MODELS.register("wiener-unet")
@@ -171,17 +196,6 @@ class WienerUNet(TwoStageDeblurrer):
                 features[active, 1:] = self.bank(y[active], chosen, features.dtype)
         return features.reshape(batch, -1, height, width)
 
-    def _fuse_candidates(self, candidates: torch.Tensor) -> torch.Tensor:
-        y = candidates[:, :1]
-        # the U-Net may run under autocast; the per-pixel combination stays in the
-        # candidates' precision (bfloat16 weights would cost ~1/256 of the output)
-        inputs = torch.cat([y, candidates[:, 1:] - y], dim=1)
-        if torch.is_autocast_enabled(inputs.device.type):  # half precision: NHWC is 2x faster
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
-        out = self.fusion(inputs).to(candidates.dtype)
-        weights = out[:, :-1].softmax(dim=1)
-        return (weights * candidates).sum(dim=1, keepdim=True) + out[:, -1:]
-
     def fuse(self, features: torch.Tensor) -> torch.Tensor:
         """The local stage: per-pixel fusion of :meth:`prepare`'s output by the U-Net.
 
@@ -197,7 +211,9 @@ class WienerUNet(TwoStageDeblurrer):
         candidates = items[:, 1:].to(dtype)
         restored = candidates[:, :1].clone()
         if active.any():
-            restored[active] = run_padded(self._fuse_candidates, candidates[active], self.multiple)
+            restored[active] = run_padded(
+                partial(fuse_candidates, self.fusion), candidates[active], self.multiple
+            )
         return restored.reshape(batch, -1, height, width)
 
     def forward(self, x: torch.Tensor, blur: BlurEstimate | None = None) -> torch.Tensor:
