@@ -56,7 +56,8 @@ def test_writes_every_file_at_the_photo_size(demo_out, capsys):
 def test_metrics_files_have_rows_and_columns(demo_out):
     with open(demo_out / "metrics.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [r["image"] for r in rows] == ["blurry", "restored", "wiener"]
+    names = ["blurry", "restored", "wiener", "layered blurry", "layered restored"]
+    assert [r["image"] for r in rows] == names
     assert list(rows[0]) == ["image", "psnr", "ssim", "q", "omega", "lpips"]
     assert all(np.isfinite(float(v)) for r in rows for k, v in r.items() if k != "image")
     markdown = (demo_out / "metrics.md").read_text()
@@ -68,9 +69,22 @@ def test_blurry_psnr_matches_the_written_files(demo_out):
     with open(demo_out / "metrics.csv", newline="") as handle:
         rows = {r["image"]: r for r in csv.DictReader(handle)}
     reference = pixels(demo_out / "reference.png")
-    for name in ("blurry", "restored"):
-        expected = float(psnr(pixels(demo_out / f"{name}.png"), reference)[0])
+    for name in ("blurry", "restored", "layered blurry", "layered restored"):
+        expected = float(psnr(pixels(demo_out / f"{name.replace(' ', '-')}.png"), reference)[0])
         assert float(rows[name]["psnr"]) == pytest.approx(expected, abs=1e-4)
+
+
+def test_layered_scene_keeps_its_middle_in_focus(demo_out):
+    reference = pixels(demo_out / "reference.png")
+    layered = pixels(demo_out / "layered-blurry.png")
+    height, width = reference.shape[-2:]
+    middle = (slice(None), slice(None), slice(height // 2 - 8, height // 2 + 8))
+    middle = (*middle, slice(width // 2 - 8, width // 2 + 8))
+    corner = (slice(None), slice(None), slice(0, 16), slice(0, 16))
+    assert float(psnr(layered[middle], reference[middle])) > 38  # noise and rounding only
+    assert float(psnr(layered[corner], reference[corner])) < 35  # the defocused background
+    figure = Image.open(demo_out / "layered-comparison.png")
+    assert figure.width > 4 * width
 
 
 def test_blurry_is_the_disk_blur_plus_noise_of_the_reference(demo_out):

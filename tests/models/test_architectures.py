@@ -115,7 +115,14 @@ def test_gradients_flow(name: str):
 
 @pytest.mark.parametrize(
     ("name", "multiple"),
-    [("arknet", 16), ("xy-deblur", 4), ("ehnet", 64), ("tiny-unet", 2), ("wiener-unet", 4), ("varying-wiener-unet", 4)],
+    [
+        ("arknet", 16),
+        ("xy-deblur", 4),
+        ("ehnet", 64),
+        ("tiny-unet", 2),
+        ("wiener-unet", 4),
+        ("varying-wiener-unet", 4),
+    ],
 )
 def test_size_multiple_attribute(name: str, multiple: int):
     assert create_model(name).multiple == multiple

@@ -42,7 +42,7 @@ from defocus.data.store import ImageStore, to_float
 from defocus.data.synthetic import resolve_sources
 from defocus.degrade import add_noise, blur, disk_kernel, parse_psf
 from defocus.degrade.lens import LENS_SHAPES, lens_psf
-from defocus.degrade.scene import Layer, layered_defocus, ramp_defocus
+from defocus.degrade.scene import Layer, elliptical_matte, layered_defocus, ramp_defocus
 from defocus.errors import DefocusError
 from defocus.registry import Registry
 
@@ -245,19 +245,6 @@ def _noisy(x: torch.Tensor, sigma: float, seed: int) -> torch.Tensor:
 
 def _disk(radius: float) -> torch.Tensor:
     return disk_kernel(radius) if radius > 0 else torch.ones(1, 1, dtype=torch.float64)
-
-
-def elliptical_matte(height: int, width: int, softness: float = 4.0) -> torch.Tensor:
-    """A soft ellipse covering the middle third of the image (alpha 1 inside, 0 outside).
-
-    Shape:
-        ``(1, 1, height, width)`` float32, ramping over ``softness`` pixels at the edge.
-    """
-    rows = (torch.arange(height, dtype=torch.float64) + 0.5 - height / 2) / (height / 3)
-    cols = (torch.arange(width, dtype=torch.float64) + 0.5 - width / 2) / (width / 4)
-    distance = (rows[:, None].square() + cols[None, :].square()).sqrt()  # 1 on the ellipse
-    scale = softness / (min(height, width) / 3)
-    return ((1 - distance) / scale + 0.5).clamp(0, 1)[None, None].float()
 
 
 def _depth_cases(

@@ -15,10 +15,12 @@ from pathlib import Path
 import torch
 
 from defocus.assets import sample_image_path
+from defocus.blurmap import estimate_blur_map
 from defocus.classical import wiener
 from defocus.cli.output import format_value, stdout_console, table, write_csv
-from defocus.degrade import add_noise, blur, parse_psf
+from defocus.degrade import add_noise, blur, disk_kernel, parse_psf
 from defocus.degrade.kernels import psf_file
+from defocus.degrade.scene import Layer, elliptical_matte, layered_defocus
 from defocus.errors import DefocusError
 from defocus.infer import deblur, resolve_device
 from defocus.infer.compare import side_by_side
@@ -28,7 +30,11 @@ from defocus.metrics.base import METRICS as REGISTERED_METRICS
 from defocus.metrics.base import create_metric
 
 IMAGES = ("reference.png", "blurry.png", "restored.png")
-FILES = (*IMAGES, "comparison.png", "metrics.csv", "metrics.md")
+LAYERED_IMAGES = ("layered-blurry.png", "layered-restored.png")
+FILES = (*IMAGES, "comparison.png", *LAYERED_IMAGES, "layered-comparison.png")
+FILES = (*FILES, "metrics.csv", "metrics.md")
+BACKGROUND_RADIUS = 6.0
+"""Disk radius of the layered scene's background (its subject is in focus)."""
 METRICS = ("psnr", "ssim", "q", "omega", "lpips")
 LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "q": "Q", "omega": "Ω", "lpips": "LPIPS"}
 DIGITS = {"psnr": 2, "ssim": 4, "q": 4, "omega": 2, "lpips": 4}
@@ -46,7 +52,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "reference.png, blurry.png, restored.png, comparison.png (blurry | restored | "
             "reference with PSNR and Q) and metrics.csv / metrics.md (PSNR, SSIM, Q, Ω, "
             "LPIPS of the blurry and restored images, and of non-blind Wiener given the "
-            "true PSF for context) to --out. Existing files of these names in --out are "
+            "true PSF for context) to --out; then the same photo as a depth scene (its "
+            "middle in focus over itself defocused by a disk of 6 px): layered-blurry.png, "
+            "layered-restored.png and layered-comparison.png (with the estimated blur "
+            "map). Existing files of these names in --out are "
             "replaced (each atomically); other files there are left alone."
         ),
     )
@@ -82,6 +91,38 @@ def degrade(reference: torch.Tensor, psf: torch.Tensor, sigma: float, seed: int)
     generator = torch.Generator().manual_seed(seed)
     noisy = add_noise(blurred, sigma, generator, clip=True)
     return quantise(noisy, BIT_DEPTH)[0]
+
+
+def layered_scene(reference: torch.Tensor, sigma: float, seed: int) -> torch.Tensor:
+    """The photo as a depth scene: its middle in focus over itself defocused behind.
+
+    A soft ellipse of the photo (:func:`defocus.degrade.scene.elliptical_matte`) is
+    the in-focus subject, composited as a thin lens sees it
+    (:func:`defocus.degrade.scene.layered_defocus`) over the whole photo blurred by a disk
+    of :data:`BACKGROUND_RADIUS`; then seeded noise and 8 bits as :func:`degrade`.
+
+    Shape:
+        ``reference``: :math:`(C, H, W)`; returns the same shape.
+    """
+    x = reference[None].double()
+    alpha = elliptical_matte(*x.shape[-2:]).double()
+    scene, _ = layered_defocus(x, BACKGROUND_RADIUS, [Layer(x, alpha, 0.0)], disk_kernel)
+    generator = torch.Generator().manual_seed(seed)
+    return quantise(add_noise(scene, sigma, generator, clip=True), BIT_DEPTH)[0]
+
+
+def blur_map_image(image: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The estimated blur radius of ``image`` as a grey picture (white = the largest).
+
+    Returns:
+        The picture and the radius white stands for (pixels).
+
+    Shape:
+        ``image``: :math:`(C, H, W)`; the picture :math:`(1, H, W)`.
+    """
+    radius = estimate_blur_map(image[None].float()).radius[0]
+    top = max(float(radius.max()), 1.0)
+    return (radius / top).clamp(0, 1), top
 
 
 def score(images: dict[str, torch.Tensor], reference: torch.Tensor) -> list[dict[str, float | str]]:
@@ -139,7 +180,17 @@ def run(args: argparse.Namespace) -> int:
     blurry = degrade(reference, psf, args.noise, args.seed)
     restored = quantise(deblur(blurry.float(), model=args.model, device=device).double(), BIT_DEPTH)
     deconvolved = quantise(wiener(blurry[None], psf, balance="auto")[0], BIT_DEPTH)
-    images = {"blurry": blurry, "restored": restored, "wiener": deconvolved}
+    layered = layered_scene(reference, args.noise, args.seed)
+    layered_restored = quantise(
+        deblur(layered.float(), model=args.model, device=device).double(), BIT_DEPTH
+    )
+    images = {
+        "blurry": blurry,
+        "restored": restored,
+        "wiener": deconvolved,
+        "layered blurry": layered,
+        "layered restored": layered_restored,
+    }
     scores = score({**images, "reference": reference}, reference)
     rows, reference_row = scores[:-1], scores[-1]
     by_name = {str(row["image"]): row for row in rows}
@@ -151,6 +202,16 @@ def run(args: argparse.Namespace) -> int:
             caption("reference", reference_row),
         ),
     )
+    radius_picture, top = blur_map_image(layered)
+    layered_figure = side_by_side(
+        (layered, layered_restored, radius_picture, reference),
+        (
+            caption(f"layered: background disk:{BACKGROUND_RADIUS:g}", by_name["layered blurry"]),
+            caption("restored", by_name["layered restored"]),
+            f"estimated blur map\nblack 0, white {top:.1f} px",
+            caption("reference", reference_row),
+        ),
+    )
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -158,8 +219,11 @@ def run(args: argparse.Namespace) -> int:
         raise DefocusError(f"{out}: cannot create folder ({exc.strerror or exc})") from None
     for name, image in zip(IMAGES, (reference, blurry, restored), strict=True):
         write_image(out / name, image.float(), bit_depth=BIT_DEPTH)
-    with atomic_path(out / "comparison.png") as temporary:
-        figure.save(temporary, format="PNG")
+    for name, image in zip(LAYERED_IMAGES, (layered, layered_restored), strict=True):
+        write_image(out / name, image.float(), bit_depth=BIT_DEPTH)
+    for name, picture in (("comparison.png", figure), ("layered-comparison.png", layered_figure)):
+        with atomic_path(out / name) as temporary:
+            picture.save(temporary, format="PNG")
     write_csv(out / "metrics.csv", ["image", *METRICS], rows)
     atomic_write_bytes(out / "metrics.md", markdown_table(rows).encode())
 

@@ -132,3 +132,16 @@ def ramp(height: int, width: int, top: float, bottom: float) -> torch.Tensor:
     """
     rows = torch.linspace(float(top), float(bottom), height, dtype=torch.float64)
     return rows[None, None, :, None].expand(1, 1, height, width).clone()
+
+
+def elliptical_matte(height: int, width: int, softness: float = 4.0) -> torch.Tensor:
+    """A soft ellipse covering the middle third of the image (alpha 1 inside, 0 outside).
+
+    Shape:
+        ``(1, 1, height, width)`` float32, ramping over ``softness`` pixels at the edge.
+    """
+    rows = (torch.arange(height, dtype=torch.float64) + 0.5 - height / 2) / (height / 3)
+    cols = (torch.arange(width, dtype=torch.float64) + 0.5 - width / 2) / (width / 4)
+    distance = (rows[:, None].square() + cols[None, :].square()).sqrt()  # 1 on the ellipse
+    scale = softness / (min(height, width) / 3)
+    return ((1 - distance) / scale + 0.5).clamp(0, 1)[None, None].float()
