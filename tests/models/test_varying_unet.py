@@ -93,3 +93,23 @@ def test_forward_restores_each_channel_with_one_blur_map(dead_leaves):
         out = model(x)
     assert out.shape == x.shape and calls == [x.shape]
     assert bool(out.isfinite().all())
+
+
+def test_large_images_get_their_blur_map_from_a_smaller_copy(monkeypatch):
+    import defocus.models.varying_unet as module
+
+    seen = []
+
+    def fake(image, weights):
+        seen.append(image.shape)
+        radius = torch.full_like(image[:, :1], 2.0)
+        return type("Maps", (), {"radius": radius, "probability": torch.ones_like(radius)})
+
+    monkeypatch.setattr(module, "learned_blur_map", fake)
+    monkeypatch.setattr(module, "MAP_MAX_PIXELS", 100)
+    model = create_model("varying-wiener-unet")
+    radius, probability = model.blur_maps(torch.rand(1, 1, 30, 20))
+    assert probability.shape == radius.shape
+    assert seen == [(1, 1, 8, 5)]  # 600 pixels: a quarter of each side
+    assert radius.shape == (1, 1, 30, 20)
+    torch.testing.assert_close(radius, torch.full_like(radius, 8.0))  # 2 px at 1/4 size

@@ -24,7 +24,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="benchmark deblurring methods on a test protocol (tables, t-tests, plot)",
         description=(
             "Degrade the test images with a protocol (mmsp: 5x5 box blur; defocus: disk "
-            "r = 1..5 px with noise σ = 0.01), restore them with each method, and score the "
+            "r = 1..5 px with noise σ = 0.01; ring, gaussian: other PSFs; depth: bands of "
+            "disk r = 0..5 px scored band by band, and a sharp subject over a defocused "
+            "background; lens: measured lens PSFs at radii 2..8 px), restore them with each "
+            "method, and score the "
             "luma against the sharp images. Methods: blurry (the input), wiener-oracle "
             "(Wiener with the true PSF and the PSNR-best balance per image: an oracle that "
             "peeks at the reference), classical methods given the true PSF (wiener, "

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import astuple
 
 import torch
+import torch.nn.functional as F
 
 from defocus.blurmap.learned import SHIPPED_ESTIMATOR, learned_blur_map
 from defocus.classical.blind import DISK_RADII, BlurEstimate, estimate_disk_blur
@@ -19,6 +20,10 @@ from defocus.models.wiener_unet import HALF, FusionUNet, fuse_candidates
 HINTS = 2
 """Feature channels after the candidates: the radius map (``log(1 + r) / log(1 + r_max)``)
 and the defocus probability."""
+MAP_MAX_PIXELS = 6_000_000
+"""Largest image on which the blur map is estimated at full resolution; larger ones are
+estimated at 1/2, 1/4, ... of their size (area-averaged), the radius scaled back up, so
+the estimator's memory stays bounded (a 24 MP photo's map is made at 6 MP)."""
 
 
 @MODELS.register("varying-wiener-unet")
@@ -85,13 +90,29 @@ class VaryingWienerUNet(TwoStageDeblurrer):
     def blur_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The local radius ``ρ = p · r`` and the probability ``p`` of every pixel.
 
+        Images over :data:`MAP_MAX_PIXELS` are estimated at a power-of-two fraction
+        of their size.
+
         Shape:
             ``(B, C, H, W)`` -> both ``(B, 1, H, W)`` float32.
         """
+        height, width = x.shape[-2:]
+        factor = 1
+        while height * width > MAP_MAX_PIXELS * factor**2:
+            factor *= 2
         with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
-            maps = learned_blur_map(x.detach().float().clamp(0, 1), self.estimator)
-        probability = maps.probability.to(x.device)
-        return (maps.radius.to(x.device) * probability), probability
+            image = x.detach().float().clamp(0, 1)
+            if factor > 1:
+                image = F.avg_pool2d(image, factor, ceil_mode=True)
+            maps = learned_blur_map(image, self.estimator)
+            del image
+            radius, probability = maps.radius.to(x.device), maps.probability.to(x.device)
+            if factor > 1:
+                radius, probability = (
+                    F.interpolate(m, size=(height, width), mode="bilinear", align_corners=False)
+                    for m in (radius * factor, probability)
+                )
+        return radius * probability, probability
 
     def prepare(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The whole-image stage: blur map, global estimate and all candidates (no parameters).
