@@ -60,6 +60,31 @@ def test_folders_with_a_separate_validation_folder(tmp_path) -> None:
     assert pairs[0].sharp.shape == (1, 1, 20, 30)  # luma
 
 
+def test_the_last_photos_of_further_folders_are_held_out_for_validation(tmp_path) -> None:
+    for folder, count in (("train", 3), ("more", 4)):
+        (tmp_path / folder).mkdir()
+        for i in range(count):
+            pixels = (np.random.default_rng(i).random((20, 30, 3)) * 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / folder / f"{folder}{i}.png")
+    config = DataConfig(
+        train=str(tmp_path / "train"),
+        train_more=[str(tmp_path / "more")],
+        train_more_holdout=1,
+        val_holdout=1,
+    )
+    training, validation = split_sources(config, 1, seed=0)
+    assert sorted(p.name for p in training) == [
+        "more0.png",
+        "more1.png",
+        "more2.png",
+        "train0.png",
+        "train1.png",
+    ]
+    assert [n for n, _ in validation] == ["train2", "more3"]
+    with pytest.raises(DefocusError, match="too few to hold out"):
+        split_sources(DataConfig(**{**config.__dict__, "train_more_holdout": 4}), 1, seed=0)
+
+
 def test_too_few_images_and_missing_folder(tmp_path) -> None:
     with pytest.raises(DefocusError, match="too few to hold out"):
         split_sources(generated(val_holdout=6), 1, seed=0)

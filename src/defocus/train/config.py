@@ -66,7 +66,10 @@ class DataConfig:
         train: Folder of sharp training images (relative paths are taken from the
             current directory); required when ``source = "folder"``.
         train_more: Further folders of sharp training photos (e.g. high-resolution
-            ones besides CBSD432), never held out for validation.
+            ones besides CBSD432).
+        train_more_holdout: The last this many photos (by name) of each ``train_more``
+            folder are not trained on but validated on (after those of ``train``), so
+            that they stay unseen photos of their kind for testing.
         val: Folder of held-out validation images; empty to hold out the last
             ``val_holdout`` images of ``train`` (by sorted name) instead.
         val_holdout: Images of ``train`` kept out of training for validation when
@@ -88,6 +91,7 @@ class DataConfig:
     source: str = "folder"
     train: str = ""
     train_more: list[str] = field(default_factory=list)
+    train_more_holdout: int = 0
     val: str = ""
     val_holdout: int = 8
     val_limit: int = 8
@@ -347,6 +351,7 @@ def _check_values(config: Config, where: str) -> None:
         "train.keep_last": config.train.keep_last,
         "data.val_limit": config.data.val_limit,
         "data.val_holdout": config.data.val_holdout,
+        "data.train_more_holdout": config.data.train_more_holdout,
         "data.masks_holdout": config.data.masks_holdout,
         "data.workers": config.data.workers,
         "schedule.warmup_steps": config.schedule.warmup_steps,

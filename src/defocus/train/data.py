@@ -33,7 +33,8 @@ def split_sources(
     """The sharp training images and the named validation images.
 
     Without ``config.val`` the last ``val_holdout`` images (sorted by name) are held
-    out of training; validation keeps at most ``val_limit`` images.
+    out of training; so are the last ``train_more_holdout`` of each ``train_more``
+    folder, validated after them. Validation keeps at most ``val_limit`` images.
 
     Raises:
         DefocusError: If ``data.train`` is not set for folder data, a folder is missing
@@ -62,7 +63,15 @@ def split_sources(
         training = [source for _, source in named[:cut]]
         validation = named[cut:]
     for folder in config.train_more:
-        training += list_images(folder)
+        photos = list_images(folder)
+        if config.train_more_holdout >= len(photos):
+            raise DefocusError(
+                f"{folder}: {len(photos)} images, too few to hold out "
+                f"data.train_more_holdout = {config.train_more_holdout}"
+            )
+        cut = len(photos) - config.train_more_holdout
+        training += photos[:cut]
+        validation += [(path.stem, path) for path in photos[cut:]]
     if config.val_limit:
         validation = validation[: config.val_limit]
     return training, validation
