@@ -53,7 +53,7 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="wiener-unet-defocus-v1", help="WienerUNet weights")
-    parser.add_argument("--local-bias", type=float, default=3.0)
+    parser.add_argument("--local-bias", type=float, default=1.0)
     parser.add_argument("--out", required=True, help="safetensors file to write")
     args = parser.parse_args()
     model = warm_start(args.source, args.local_bias)

@@ -37,9 +37,8 @@ SMALL = {
     "varying-wiener-unet": {
         "offsets": (0,),
         "factors": (1.0,),
-        "levels": (0.0, 1.0, 2.0),
-        "multipliers": (1.0,),
-        "balances": (1e-2,),
+        "local_radii": (2.0,),
+        "local_balances": (1e-2,),
         "widths": (4, 8, 8),
     },
 }

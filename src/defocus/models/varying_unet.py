@@ -1,4 +1,4 @@
-"""VaryingWienerUNet: per-pixel blur map, local and global Wiener candidates, U-Net fusion."""
+"""VaryingWienerUNet: Wiener candidates over all radii, picked per pixel with a blur map."""
 
 from __future__ import annotations
 
@@ -10,16 +10,20 @@ import torch
 import torch.nn.functional as F
 
 from defocus.blurmap.learned import SHIPPED_ESTIMATOR, learned_blur_map
-from defocus.classical.blind import DISK_RADII, BlurEstimate, estimate_disk_blur
+from defocus.classical.blind import DISK_RADII, BlurEstimate, disk_bank, estimate_disk_blur
 from defocus.models.padding import run_padded
 from defocus.models.protocol import MODELS, TwoStageDeblurrer
-from defocus.models.varying_bank import LEVEL_RADII, PSF_SHAPES, VaryingWienerBank
-from defocus.models.wiener_bank import WienerBank
+from defocus.models.wiener_bank import WienerBank, wiener_bank
 from defocus.models.wiener_unet import HALF, FusionUNet, fuse_candidates
 
 HINTS = 2
 """Feature channels after the candidates: the radius map (``log(1 + r) / log(1 + r_max)``)
 and the defocus probability."""
+LOCAL_RADII = (1.5, 2.5, 3.5, 5.0, 7.0, 10.0, 14.0, 20.0)
+"""Disk radii (pixels) of the radius bank: steps of about x1.4 up to 20 px (a blur
+between two of them, or up to 24 px, is mixed and corrected by the fusion U-Net)."""
+LOCAL_BALANCES = (3e-3, 3e-2)
+"""Wiener balances of the radius bank: sharp and safe (little noise and ringing)."""
 MAP_MAX_PIXELS = 6_000_000
 """Largest image on which the blur map is estimated at full resolution; larger ones are
 estimated at 1/2, 1/4, ... of their size (area-averaged), the radius scaled back up, so
@@ -28,24 +32,25 @@ the estimator's memory stays bounded (a 24 MP photo's map is made at 6 MP)."""
 
 @MODELS.register("varying-wiener-unet")
 class VaryingWienerUNet(TwoStageDeblurrer):
-    """Spatially varying defocus removal: a blur map, Wiener candidates per pixel, U-Net fusion.
+    """Spatially varying defocus removal: candidates at every radius, picked per pixel by a U-Net.
 
     Architecture (no switch: every image goes through the same path):
 
-    1. **Blur map** (not learned here): the radius ``r(x)`` and defocus probability
-       ``p(x)`` of every pixel from the shipped estimator
-       (:func:`defocus.blurmap.learned_blur_map`); the local radius is ``ρ = p · r``,
-       so pixels the estimator believes in focus get radius 0.
-    2. **Local candidates**: :class:`~defocus.models.varying_bank.VaryingWienerBank`,
-       Wiener deconvolutions at ``m · ρ(x)`` per pixel for disk and Gaussian PSFs,
-       multipliers ``m`` and fixed balances. Where ``ρ = 0`` they equal the input.
-    3. **Global candidates**: as :class:`~defocus.models.wiener_unet.WienerUNet`, the
-       15 Wiener deconvolutions around the image's GCV disk estimate (exact where the
-       blur is uniform, e.g. a missed focus on a flat subject).
+    1. **Radius bank** (no parameters): Wiener–Hunt deconvolutions of the whole image
+       by disks of fixed radii :data:`LOCAL_RADII` (1.5 … 20 px, steps of about x1.4)
+       at two balances. Each pixel's blur lies between two of them, whatever depth it
+       is at; the bank does not depend on any estimate being right.
+    2. **Global candidates**: as :class:`~defocus.models.wiener_unet.WienerUNet`, the
+       15 deconvolutions around the image's GCV disk estimate (fine steps of 0.25 px,
+       exact where the blur is uniform).
+    3. **Hints**: the per-pixel blur radius ``r`` and defocus probability ``p`` of the
+       shipped blur-map estimator (:func:`defocus.blurmap.learned_blur_map`).
     4. **Fusion**: a :class:`~defocus.models.wiener_unet.FusionUNet` sees the input, the
-       candidates' differences from it and the two maps, and mixes the input and the
+       candidates' differences from it and the hints, and mixes the input and the
        candidates per pixel (softmax) plus a residual
-       (:func:`~defocus.models.wiener_unet.fuse_candidates`).
+       (:func:`~defocus.models.wiener_unet.fuse_candidates`): it picks, per region, the
+       candidate whose radius fits (ringing and residual blur tell it) and the input
+       where nothing is out of focus.
 
     Its first 16 inputs and 17 outputs are laid out as WienerUNet's, so WienerUNet's
     fusion weights can start it (``scripts/warm_start_varying.py``).
@@ -56,10 +61,8 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         radii: Radius table of the global estimate, pixels.
         offsets: Table steps of the global candidates around the estimate.
         factors: Multiples of the estimated balance of the global candidates.
-        levels: Radii of the local bank's levels.
-        shapes: PSF shapes of the local bank.
-        multipliers: Factors of the local radius.
-        balances: Balances of the local bank.
+        local_radii: Disk radii of the radius bank, pixels.
+        local_balances: Balances of the radius bank (absolute; images in ``[0, 1]``).
         widths: U-Net channels at full, half and quarter resolution.
         estimator: Blur-map weights (a shipped name or a safetensors path).
 
@@ -73,22 +76,28 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         radii: Sequence[float] = DISK_RADII,
         offsets: Sequence[int] = (-2, -1, 0, 1, 2),
         factors: Sequence[float] = (0.25, 1.0, 4.0),
-        levels: Sequence[float] = LEVEL_RADII,
-        shapes: Sequence[str] = PSF_SHAPES,
-        multipliers: Sequence[float] = (0.7, 1.0, 1.4),
-        balances: Sequence[float] = (2e-3, 2e-2),
+        local_radii: Sequence[float] = LOCAL_RADII,
+        local_balances: Sequence[float] = LOCAL_BALANCES,
         widths: Sequence[int] = (32, 64, 128),
         estimator: str = SHIPPED_ESTIMATOR,
     ) -> None:
         super().__init__(in_channels, multiple=4, context=32)
+        if not local_radii or not local_balances or min(local_balances) <= 0:
+            raise ValueError("local_radii and local_balances must be non-empty, balances > 0")
         self.radii, self.estimator = tuple(radii), str(estimator)
+        self.local_radii = tuple(float(r) for r in local_radii)
         self.global_bank = WienerBank(radii, offsets, factors)
-        self.local_bank = VaryingWienerBank(levels, shapes, multipliers, balances)
-        self.images = 1 + self.global_bank.candidates + self.local_bank.candidates
+        self.register_buffer("local_psfs", disk_bank(local_radii)[None], persistent=False)
+        balances = torch.tensor(local_balances, dtype=torch.float32)
+        self.register_buffer(
+            "local_balances", balances.expand(len(local_radii), -1)[None], persistent=False
+        )
+        self.local_candidates = len(local_radii) * len(local_balances)
+        self.images = 1 + self.global_bank.candidates + self.local_candidates
         self.fusion = FusionUNet(self.images + HINTS, self.images + 1, widths)
 
     def blur_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The local radius ``ρ = p · r`` and the probability ``p`` of every pixel.
+        """The estimated blur radius ``r`` and defocus probability ``p`` of every pixel.
 
         Images over :data:`MAP_MAX_PIXELS` are estimated at a power-of-two fraction
         of their size.
@@ -112,7 +121,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
                     F.interpolate(m, size=(height, width), mode="bilinear", align_corners=False)
                     for m in (radius * factor, probability)
                 )
-        return radius * probability, probability
+        return radius, probability
 
     def prepare(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The whole-image stage: blur map, global estimate and all candidates (no parameters).
@@ -123,7 +132,8 @@ class VaryingWienerUNet(TwoStageDeblurrer):
 
         Returns:
             Per image and channel ``c``, ``F = images + 2`` channels from ``c · F``: the
-            channel itself, its global then local candidates, then the two hints.
+            channel itself, its global candidates, the radius bank's (radius-major),
+            then the two hints.
 
         Shape:
             ``(B, C, H, W) -> (B, C · F, H, W)``.
@@ -138,12 +148,17 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             )
             blur = BlurEstimate(*(t.repeat_interleave(channels) for t in astuple(blur)))
             features = y.new_empty((len(y), self.images + HINTS, height, width), dtype=dtype)
-            self.global_bank(
-                y, blur, features.dtype, features[:, : 1 + self.global_bank.candidates]
+            first = self.global_bank.candidates  # the bank writes the input first, then
+            # its candidates: let it overwrite the last global channel, filled next
+            wiener_bank(
+                y,
+                self.local_psfs.to(y.dtype),
+                self.local_balances.to(y.dtype),
+                features.dtype,
+                features[:, first : self.images],
             )
-            local = features[:, 1 + self.global_bank.candidates : self.images]
-            self.local_bank(y, radius.repeat_interleave(channels, 0).to(y.dtype), out=local)
-            top = math.log1p(self.local_bank.levels[-1])
+            self.global_bank(y, blur, features.dtype, features[:, : first + 1])
+            top = math.log1p(max(self.local_radii))
             hints = torch.cat([torch.log1p(radius) / top, probability], dim=1)
             features[:, self.images :] = hints.repeat_interleave(channels, 0).to(features.dtype)
         return features.reshape(batch, -1, height, width)
