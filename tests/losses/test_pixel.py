@@ -2,7 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from defocus.losses import CharbonnierLoss, L1Loss, charbonnier_loss, l1_loss
+from defocus.losses import CharbonnierLoss, L1Loss, charbonnier_loss, create_loss, l1_loss
+from defocus.losses.pixel import relative_l1_loss
 
 
 def pair() -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,3 +74,27 @@ def test_charbonnier_gradcheck():
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="shapes differ"):
         l1_loss(torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 5))
+
+
+def test_relative_l1_by_hand_and_per_image_weight():
+    reference = torch.zeros(2, 1, 2, 2)
+    blurry = torch.tensor([0.1, 0.01]).view(2, 1, 1, 1).expand(2, 1, 2, 2)
+    restored = torch.tensor([0.05, 0.02]).view(2, 1, 1, 1).expand(2, 1, 2, 2)
+    per_image = relative_l1_loss(restored, reference, blurry, floor=0.0, reduction="none")
+    torch.testing.assert_close(per_image, torch.tensor([0.5, 2.0]))
+    # the sharp image's damage counts as much as the blurred one's gain
+    assert float(relative_l1_loss(restored, reference, blurry, floor=0.0)) == pytest.approx(1.25)
+    module = create_loss("relative-l1")
+    assert module.inputs == ("restored", "reference", "blurry")
+    assert float(module(blurry, reference, blurry)) < 1  # the input itself: just under 1
+
+
+def test_relative_l1_gradcheck_and_no_gradient_through_the_input():
+    reference = torch.rand(2, 1, 5, 4, dtype=torch.float64)
+    blurry = torch.rand(2, 1, 5, 4, dtype=torch.float64, requires_grad=True)
+    restored = torch.rand(2, 1, 5, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda x: relative_l1_loss(x, reference, blurry.detach()), (restored,)
+    )
+    relative_l1_loss(restored, reference, blurry).backward()
+    assert blurry.grad is None
