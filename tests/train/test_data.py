@@ -47,12 +47,17 @@ def test_validation_pairs_are_whole_blurred_images() -> None:
     assert blurry.diff(dim=-1).abs().max() < sharp.diff(dim=-1).abs().max()
 
 
-def test_folders_with_a_separate_validation_folder(tmp_path) -> None:
-    for folder, count in (("train", 3), ("val", 2)):
-        (tmp_path / folder).mkdir()
+def photo_folders(root, counts: dict[str, int], prefix: str = "im") -> None:
+    """``root/<folder>/<prefix><i>.png``: ``count`` random 30x20 RGB photos per folder."""
+    for folder, count in counts.items():
+        (root / folder).mkdir()
         for i in range(count):
             pixels = (np.random.default_rng(i).random((20, 30, 3)) * 255).astype(np.uint8)
-            Image.fromarray(pixels).save(tmp_path / folder / f"im{i}.png")
+            Image.fromarray(pixels).save(root / folder / f"{prefix or folder}{i}.png")
+
+
+def test_folders_with_a_separate_validation_folder(tmp_path) -> None:
+    photo_folders(tmp_path, {"train": 3, "val": 2})
     config = DataConfig(train=str(tmp_path / "train"), val=str(tmp_path / "val"), crop=16)
     training, validation = split_sources(config, 1, seed=0)
     assert len(training) == 3 and [n for n, _ in validation] == ["im0", "im1"]
@@ -61,11 +66,7 @@ def test_folders_with_a_separate_validation_folder(tmp_path) -> None:
 
 
 def test_the_last_photos_of_further_folders_are_held_out_for_validation(tmp_path) -> None:
-    for folder, count in (("train", 3), ("more", 4)):
-        (tmp_path / folder).mkdir()
-        for i in range(count):
-            pixels = (np.random.default_rng(i).random((20, 30, 3)) * 255).astype(np.uint8)
-            Image.fromarray(pixels).save(tmp_path / folder / f"{folder}{i}.png")
+    photo_folders(tmp_path, {"train": 3, "more": 4}, prefix="")
     config = DataConfig(
         train=str(tmp_path / "train"),
         train_more=[str(tmp_path / "more")],
