@@ -102,3 +102,14 @@ def test_the_library_has_no_default_photo_folder():
     assert DataConfig().train == ""
     with pytest.raises(DefocusError, match=r"data\.train"):
         split_sources(DataConfig(), 1, 0)
+
+
+def test_mixed_families_take_turns_and_give_pairs() -> None:
+    config = generated(blur="realistic", blur_mix=["defocus"], crop=24)
+    data = build_training_data(config, seed=0)
+    alone = build_training_data(generated(blur="realistic", crop=24), seed=0)
+    assert len(data) == len(alone)
+    first, second = data[(0, 0)], data[(0, 1)]
+    assert len(first) == len(second) == 2  # the realistic family's map is dropped
+    torch.testing.assert_close(first[0], alone[(0, 0)][0])  # item 0, epoch 0: realistic
+    assert not torch.equal(data[(1, 0)][0], first[0])  # next epoch: the other family

@@ -86,6 +86,10 @@ class DataConfig:
             realistic scenes; empty for none.
         masks_holdout: The last this many masked photos (by name) are held out for
             validation (at most ``val_limit`` of them scored).
+        blur_mix: Further degradation presets mixed into training with ``blur``, in
+            equal shares (item ``i`` of epoch ``e`` uses family ``(i + e) mod n``);
+            the items are then ``(blurry, sharp)`` only (the realistic family's blur
+            map is dropped). Validation uses ``blur`` alone.
     """
 
     source: str = "folder"
@@ -96,6 +100,7 @@ class DataConfig:
     val_holdout: int = 8
     val_limit: int = 8
     blur: str = "mmsp_box"
+    blur_mix: list[str] = field(default_factory=list)
     crop: int = 128
     luma: bool = True
     generated_images: int = 24

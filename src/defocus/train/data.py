@@ -10,6 +10,7 @@ sampler of :mod:`defocus.train.sampler` the whole data stream is a function of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -108,6 +109,28 @@ class BlurMapTrainingData(torch.utils.data.Dataset):
         return self.photos[(epoch, index - len(self.scenes))]
 
 
+class MixedDegradations(torch.utils.data.Dataset):
+    """Training items drawn in turn from several degradation families of the same photos.
+
+    Item ``(e, i)`` comes from family ``(i + e) mod n``, so every photo meets every
+    family over ``n`` epochs; items are ``(blurry, sharp)`` (further maps dropped).
+
+    Args:
+        families: Datasets over the same photos, indexed by ``(epoch, index)``.
+    """
+
+    def __init__(self, families: Sequence[torch.utils.data.Dataset]) -> None:
+        self.families = list(families)
+
+    def __len__(self) -> int:
+        return len(self.families[0])
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, index = item
+        blurry, sharp = self.families[(index + epoch) % len(self.families)][item][:2]
+        return blurry, sharp
+
+
 def _mask_split(config: DataConfig) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
     """The masked photos of ``data.masks``: training ones, then the held-out ones."""
     if not config.masks:
@@ -145,10 +168,17 @@ def build_training_data(
         photos, _ = _mask_split(config)
         masked = DefocusMaskDataset(photos, config.crop, seed=seed) if photos else None
         return BlurMapTrainingData(scenes, masked)
-    if config.blur == REALISTIC:
+    families = [_family(blur, training, config, seed) for blur in [config.blur, *config.blur_mix]]
+    return MixedDegradations(families) if config.blur_mix else families[0]
+
+
+def _family(
+    blur: str, training: list[Source], config: DataConfig, seed: int
+) -> torch.utils.data.Dataset:
+    if blur == REALISTIC:
         return RealisticDefocusDataset(training, config.crop, luma=config.luma, seed=seed)
     return SyntheticDefocusDataset(
-        training, config.blur, crop=config.crop, augment=True, luma=config.luma, seed=seed
+        training, blur, crop=config.crop, augment=True, luma=config.luma, seed=seed
     )
 
 
