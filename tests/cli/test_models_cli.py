@@ -29,9 +29,13 @@ def test_the_default_model_is_listed_with_its_scores(capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["default"] == loading.DEFAULT_WEIGHTS
     (row,) = [row for row in data["weights"] if row["default"]]
-    assert row["architecture"] == "wiener-unet" and row["channels"] == "luma"
+    assert row["architecture"] == "varying-wiener-unet" and row["channels"] == "luma"
     scores = row["scores"]
-    assert {"psnr", "psnr_blurry", "psnr_wiener_oracle", "q_over_ground_truth"} <= set(scores)
+    assert {"cuhk_0401_0500", "depth_protocol_24_images", "defocus_protocol_16_images"} <= set(
+        scores
+    )
+    (v1,) = [row for row in data["weights"] if row["name"] == "wiener-unet-defocus-v1"]
+    assert {"psnr", "psnr_blurry", "psnr_wiener_oracle", "q_over_ground_truth"} <= set(v1["scores"])
 
 
 def test_json_to_stdout(capsys):

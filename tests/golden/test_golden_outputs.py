@@ -45,13 +45,19 @@ def case_input(spec: str, sigma: float, seed: int) -> torch.Tensor:
     return quantise(noisy.clamp(0, 1), 8).float()
 
 
+MODELS = {"deblur": "wiener-unet-defocus-v1", "deblur-v2": "wiener-unet-defocus-v2"}
+"""Digest key prefix → shipped weights (v1's digests predate v2, which is the default)."""
+
+
 def library_digests(precision: str) -> dict[str, str]:
-    """Digests of the default model (``deblur``), blind and non-blind Wiener per case."""
+    """Digests of the shipped models (``deblur``), blind and non-blind Wiener per case."""
     out = {}
     for spec, sigma, seed in CASES:
         y = case_input(spec, sigma, seed)
-        restored = deblur(y, "default", device="cpu", precision=precision)
-        out[f"deblur {spec}"] = digest(quantise(restored, 8).mul(255).round().byte().numpy())
+        for key, weights in MODELS.items():
+            restored = deblur(y, weights, device="cpu", precision=precision)
+            pixels = quantise(restored, 8).mul(255).round().byte().numpy()
+            out[f"{key} {spec}"] = digest(pixels)
         if precision == "fp32":
             # in float64: float32 FFTs can differ in the last bit between processes
             # (memory alignment picks the SIMD path), enough to flip an 8-bit pixel

@@ -17,7 +17,7 @@ from defocus.models import MODELS, create_model, list_models, resolve_weights
 from defocus.models.protocol import Deblurrer
 from defocus.models.registry import ARCHITECTURE_KEY, IN_CHANNELS_KEY, OPTIONS_KEY
 
-DEFAULT_WEIGHTS: str | None = "wiener-unet-defocus-v1"
+DEFAULT_WEIGHTS: str | None = "wiener-unet-defocus-v2"
 """Shipped weights name (see :func:`defocus.models.list_pretrained`) used for ``"default"``.
 
 The project's default model (model card: ``docs/default-model.md``); ``None`` would make

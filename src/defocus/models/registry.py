@@ -38,12 +38,17 @@ __all__ = [
     "resolve_weights",
 ]
 
-SHIPPED_WEIGHTS: dict[str, str] = {"wiener-unet-defocus-v1": "wiener_unet_defocus_v1.safetensors"}
+SHIPPED_WEIGHTS: dict[str, str] = {
+    "wiener-unet-defocus-v1": "wiener_unet_defocus_v1.safetensors",
+    "wiener-unet-defocus-v2": "wiener_unet_defocus_v2.safetensors",
+}
 """Registered names of shipped model weights → file name in :data:`WEIGHTS_DIR`.
 
 Other subpackages ship weights in the same folder (e.g. LPIPS), so model weights are
-listed here explicitly rather than found by globbing. ``wiener-unet-defocus-v1`` is the
-default model (blind defocus removal on luma; model card: ``docs/default-model.md``).
+listed here explicitly rather than found by globbing. ``wiener-unet-defocus-v2`` is the
+default model (spatially varying defocus removal on luma; model card:
+``docs/default-model.md``); ``wiener-unet-defocus-v1`` its predecessor (one blur per
+image; ``docs/model-v1.md``).
 """
 
 
