@@ -22,10 +22,7 @@ import torch.nn.functional as F
 from defocus.degrade import add_noise, blur, disk_kernel
 from defocus.infer import deblur
 from defocus.io import quantise, read_image
-
-
-def _psnr(x: torch.Tensor, reference: torch.Tensor) -> float:
-    return float(-10 * torch.log10((x - reference).square().mean()))
+from defocus.metrics import psnr
 
 
 def main() -> None:
@@ -49,16 +46,17 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     blurry = quantise(add_noise(blurred, 0.01, generator, clip=True), 8).float()
     sharp = sharp.float()
+    before = float(psnr(blurry, sharp, channels="rgb"))
     print(
         f"{args.photo}: {width}x{height}, disk r={args.radius:g}, σ 0.01, 8-bit; "
-        f"blurry {_psnr(blurry, sharp):.2f} dB"
+        f"blurry {before:.2f} dB"
     )
     for model in args.model or ["default"]:
         start = time.perf_counter()
         restored = quantise(deblur(blurry, model=model).double(), 8).float()
         seconds = time.perf_counter() - start
-        gain = _psnr(restored, sharp) - _psnr(blurry, sharp)
-        print(f"  {model}: {_psnr(restored, sharp):.2f} dB ({gain:+.2f} dB), {seconds:.1f} s")
+        after = float(psnr(restored, sharp, channels="rgb"))
+        print(f"  {model}: {after:.2f} dB ({after - before:+.2f} dB), {seconds:.1f} s")
         if args.tiles:
             whole = quantise(deblur(blurry, model=model, tile=0).double(), 8).float()
             levels = float((whole - restored).abs().max()) * 255

@@ -24,10 +24,7 @@ from defocus.bench.evaluate import restorer
 from defocus.color import to_luma
 from defocus.degrade import add_noise, blur, disk_kernel
 from defocus.io import quantise, read_image
-
-
-def _psnr(x: torch.Tensor, reference: torch.Tensor) -> float:
-    return float(-10 * torch.log10((x.clamp(0, 1) - reference).square().mean()))
+from defocus.metrics import psnr
 
 
 def main() -> None:
@@ -58,7 +55,7 @@ def main() -> None:
             for name, restore in restorers.items():
                 with torch.no_grad():
                     out = quantise(restore(blurry, psf).double().clamp(0, 1), 8)
-                scores[(name, radius)].append(_psnr(out.float(), sharp.float()))
+                scores[(name, radius)].append(float(psnr(out.float(), sharp.float())))
         print(f"{Path(path).name}: done", flush=True)
     means = {key: sum(values) / len(values) for key, values in scores.items()}
     header = "| method | " + " | ".join(f"r={r:g}" for r in radii) + " | mean |"

@@ -110,5 +110,3 @@ def resolve_weights(pretrained: str | Path) -> Path:
         f"unknown pretrained weights {str(pretrained)!r}: not a file and not a shipped name "
         f"(available: {available})"
     )
-
-

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import astuple
 
 import torch
 import torch.nn.functional as F
 
 from defocus.blurmap.learned import SHIPPED_ESTIMATOR, learned_blur_map
-from defocus.classical.blind import DISK_RADII, BlurEstimate, disk_bank, estimate_disk_blur
+from defocus.classical.blind import DISK_RADII, disk_bank, estimate_disk_blur
 from defocus.models.padding import run_padded
 from defocus.models.protocol import MODELS, TwoStageDeblurrer
 from defocus.models.wiener_bank import WienerBank, wiener_bank
-from defocus.models.wiener_unet import HALF, FusionUNet, fuse_candidates
+from defocus.models.wiener_unet import HALF, FusionUNet, fuse_candidates, per_channel
 
 HINTS = 2
 """Feature channels after the candidates: the radius map (``log(1 + r) / log(1 + r_max)``)
@@ -143,10 +142,11 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
             y = x.reshape(batch * channels, 1, height, width)
             y = y.float() if y.dtype in HALF else y
-            blur = estimate_disk_blur(
-                y.detach().reshape(batch, channels, height, width), self.radii
+            blur = per_channel(
+                estimate_disk_blur(y.detach().view(batch, channels, height, width), self.radii),
+                batch,
+                channels,
             )
-            blur = BlurEstimate(*(t.repeat_interleave(channels) for t in astuple(blur)))
             features = y.new_empty((len(y), self.images + HINTS, height, width), dtype=dtype)
             first = self.global_bank.candidates  # the bank writes the input first, then
             # its candidates: let it overwrite the last global channel, filled next

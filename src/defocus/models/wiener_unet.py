@@ -58,6 +58,22 @@ class FusionUNet(nn.Module):
         return self.head(self.dec0(torch.cat([self.up0(up1), skip0], dim=1)))
 
 
+def per_channel(blur: BlurEstimate, batch: int, channels: int) -> BlurEstimate:
+    """Each image's estimate repeated for its channels (one estimate may serve all images).
+
+    Raises:
+        ValueError: If ``blur`` has neither ``batch`` entries nor 1.
+
+    Shape:
+        fields ``(batch,)`` or ``(1,)`` -> ``(batch · channels,)``.
+    """
+    if len(blur.index) == batch:
+        return BlurEstimate(*(t.repeat_interleave(channels) for t in astuple(blur)))
+    if len(blur.index) == 1:
+        return BlurEstimate(*(t.expand(batch * channels) for t in astuple(blur)))
+    raise ValueError(f"blur estimate has {len(blur.index)} entries for {batch} images")
+
+
 def fuse_candidates(
     fusion: nn.Module, candidates: torch.Tensor, hints: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -173,13 +189,7 @@ class WienerUNet(TwoStageDeblurrer):
             ``(B, C, H, W) -> (B, C · (2 + N), H, W)``.
         """
         batch, channels, height, width = x.shape
-        blur = self.estimate(x) if blur is None else blur
-        if len(blur.index) == batch:
-            blur = BlurEstimate(*(t.repeat_interleave(channels) for t in astuple(blur)))
-        elif len(blur.index) == 1:
-            blur = BlurEstimate(*(t.expand(batch * channels) for t in astuple(blur)))
-        else:
-            raise ValueError(f"blur estimate has {len(blur.index)} entries for {batch} images")
+        blur = per_channel(self.estimate(x) if blur is None else blur, batch, channels)
         # full precision even under mixed-precision training: the Wiener division is
         # ill-conditioned where the blur's spectrum vanishes
         with torch.autocast(x.device.type, enabled=False):
