@@ -16,6 +16,7 @@ from defocus.degrade import parse_psf
 from defocus.infer import loading
 from defocus.io import read_image
 from defocus.metrics import psnr
+from defocus.metrics.omega import OMEGA_CAVEAT
 from defocus.models import create_model
 
 
@@ -58,11 +59,24 @@ def test_metrics_files_have_rows_and_columns(demo_out):
         rows = list(csv.DictReader(handle))
     names = ["blurry", "restored", "wiener", "layered blurry", "layered restored"]
     assert [r["image"] for r in rows] == names
-    assert list(rows[0]) == ["image", "psnr", "ssim", "q", "omega", "lpips"]
+    assert list(rows[0]) == ["image", "psnr", "ssim", "q", "omega", "omega-n", "lpips"]
     assert all(np.isfinite(float(v)) for r in rows for k, v in r.items() if k != "image")
     markdown = (demo_out / "metrics.md").read_text()
     assert markdown.splitlines()[0].startswith("| image | PSNR")
+    assert OMEGA_CAVEAT in markdown
     assert all(f"| {name} |" in markdown for name in ("blurry", "restored", "wiener"))
+
+
+def test_omega_n_ranks_the_restorations_as_lpips_does(demo_out):
+    """The issue's example: Ω scores Wiener far above the default model, LPIPS does not."""
+    with open(demo_out / "metrics.csv", newline="") as handle:
+        rows = {
+            r["image"]: {k: float(v) for k, v in r.items() if k != "image"}
+            for r in csv.DictReader(handle)
+        }
+    by_lpips = sorted(("restored", "wiener", "blurry"), key=lambda n: rows[n]["lpips"])
+    by_omega_n = sorted(("restored", "wiener", "blurry"), key=lambda n: -rows[n]["omega-n"])
+    assert by_omega_n == by_lpips
 
 
 def test_blurry_psnr_matches_the_written_files(demo_out):

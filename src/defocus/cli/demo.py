@@ -28,6 +28,7 @@ from defocus.io import atomic_path, atomic_write_bytes, quantise, read_image, wr
 from defocus.io.staging import check_outputs
 from defocus.metrics.base import METRICS as REGISTERED_METRICS
 from defocus.metrics.base import create_metric
+from defocus.metrics.omega import OMEGA_CAVEAT
 
 IMAGES = ("reference.png", "blurry.png", "restored.png")
 LAYERED_IMAGES = ("layered-blurry.png", "layered-restored.png")
@@ -35,9 +36,16 @@ FILES = (*IMAGES, "comparison.png", *LAYERED_IMAGES, "layered-comparison.png")
 FILES = (*FILES, "metrics.csv", "metrics.md")
 BACKGROUND_RADIUS = 6.0
 """Disk radius of the layered scene's background (its subject is in focus)."""
-METRICS = ("psnr", "ssim", "q", "omega", "lpips")
-LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "q": "Q", "omega": "Ω", "lpips": "LPIPS"}
-DIGITS = {"psnr": 2, "ssim": 4, "q": 4, "omega": 2, "lpips": 4}
+METRICS = ("psnr", "ssim", "q", "omega", "omega-n", "lpips")
+LABELS = {
+    "psnr": "PSNR (dB)",
+    "ssim": "SSIM",
+    "q": "Q",
+    "omega": "Ω*",
+    "omega-n": "Ω-n",
+    "lpips": "LPIPS",
+}
+DIGITS = {"psnr": 2, "ssim": 4, "q": 4, "omega": 2, "omega-n": 4, "lpips": 4}
 BIT_DEPTH = 8
 
 
@@ -50,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "Blur the bundled photo (a crop of Kodak 'kodim23') with a known PSF, add "
             "Gaussian noise and round to 8 bits, restore it blind with a model, and write "
             "reference.png, blurry.png, restored.png, comparison.png (blurry | restored | "
-            "reference with PSNR and Q) and metrics.csv / metrics.md (PSNR, SSIM, Q, Ω, "
+            "reference with PSNR and Q) and metrics.csv / metrics.md (PSNR, SSIM, Q, Ω, Ω-n, "
             "LPIPS of the blurry and restored images, and of non-blind Wiener given the "
             "true PSF for context) to --out; then the same photo as a depth scene (its "
             "middle in focus over itself defocused by a disk of 6 px): layered-blurry.png, "
@@ -154,7 +162,7 @@ def markdown_table(rows: list[dict[str, float | str]]) -> str:
     for row in rows:
         cells = [str(row["image"]), *(format_value(row[n], DIGITS[n]) for n in METRICS)]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + f"\n\n\\* {OMEGA_CAVEAT}\n"
 
 
 def caption(label: str, row: dict[str, float | str]) -> str:
@@ -231,5 +239,6 @@ def run(args: argparse.Namespace) -> int:
     title = f"{sample_image_path().name}, {args.psf}, noise σ {args.noise:g}, seed {args.seed}"
     console = stdout_console()
     console.print(table(title, columns, rows, DIGITS))
+    console.print(f"* {OMEGA_CAVEAT}", soft_wrap=True, markup=False)
     console.print(f"wrote {', '.join(str(out / f) for f in FILES)}", soft_wrap=True)
     return 0

@@ -24,10 +24,11 @@ from defocus.io.staging import check_outputs
 
 # Importing from ``defocus.metrics`` runs its ``__init__``, which registers every metric.
 from defocus.metrics.base import METRICS, Metric, create_metric, list_metrics
+from defocus.metrics.omega import OMEGA_CAVEAT
 
 ROLES = ("restored", "reference", "blurry")
 # Display order of the built-in metrics; metrics registered later follow by name.
-PREFERRED_ORDER = ("psnr", "ssim", "lpips", "q", "omega", "j")
+PREFERRED_ORDER = ("psnr", "ssim", "lpips", "q", "omega", "omega-n", "j")
 DIGITS = {"psnr": 2, "omega": 2}
 # Peak memory per value (pixel x channel) of scoring one image set in float64: measured
 # peak RSS on a 12-megapixel RGB pair, 210 bytes/value for psnr+ssim+q+omega and 196
@@ -257,5 +258,8 @@ def run(args: argparse.Namespace) -> int:
     arrows = {n: "↓" if METRICS.get(n).lower_is_better else "↑" for n in names}
     columns = [("name", "image"), *((n, f"{n} {arrows[n]}") for n in names)]
     shown = table(None, columns, rows, DIGITS, footer={"name": f"mean ({len(rows)})", **mean})
-    (notes if args.json == "-" else stdout_console()).print(shown)
+    console = notes if args.json == "-" else stdout_console()
+    console.print(shown)
+    if "omega" in names:
+        console.print(f"note: {OMEGA_CAVEAT}", soft_wrap=True, markup=False)
     return 0

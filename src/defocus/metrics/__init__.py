@@ -1,9 +1,9 @@
-"""Image-quality metrics: sharpness Q, ringing-aware Ω, index J, PSNR, SSIM, LPIPS."""
+"""Image-quality metrics: sharpness Q, ringing-aware Ω and Ω-n, index J, PSNR, SSIM, LPIPS."""
 
 from defocus.metrics.base import METRICS, Metric, create_metric, list_metrics
 from defocus.metrics.fidelity import PSNR, SSIM, psnr, ssim
 from defocus.metrics.lpips import LPIPS, lpips
-from defocus.metrics.omega import Omega, inner_q, omega
+from defocus.metrics.omega import Omega, OmegaN, inner_q, omega, omega_n
 from defocus.metrics.sharpness import SharpnessQ, sharpness_q
 from defocus.metrics.sharpness_index import SharpnessIndexJ, sharpness_index_j
 
@@ -14,6 +14,7 @@ __all__ = [
     "SSIM",
     "Metric",
     "Omega",
+    "OmegaN",
     "SharpnessIndexJ",
     "SharpnessQ",
     "create_metric",
@@ -21,6 +22,7 @@ __all__ = [
     "list_metrics",
     "lpips",
     "omega",
+    "omega_n",
     "psnr",
     "sharpness_index_j",
     "sharpness_q",

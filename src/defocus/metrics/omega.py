@@ -32,6 +32,17 @@ from defocus.metrics.structure import (
     zhu_milanfar_threshold,
 )
 
+OMEGA_CAVEAT = (
+    "Ω mixes decibels with a dimensionless sharpness (its authors' caveat): its range "
+    "depends on the image content, and a ringing restoration can outscore a faithful "
+    "one. Compare Ω only between methods on the same images; Ω-n is the project's "
+    "scale-free variant in [0, 1] (docs/metrics.md)."
+)
+"""The warning printed wherever Ω is shown (demo, score, evaluate)."""
+OMEGA_N_CONTRAST = 0.01
+"""Contrast floor of Ω-n's fidelity term: a standard deviation (data range 1, about 2.5
+levels of 8 bits) below which a patch counts as flat."""
+
 
 def inner_q_map(y: torch.Tensor, patch: int = 2, alpha: float = 0.001) -> torch.Tensor:
     """Contribution of every ``patch x patch`` sub-patch to the inner Q.
@@ -104,6 +115,36 @@ def _patch_psnr(reference: torch.Tensor, restored: torch.Tensor, clip: float) ->
     return torch.where(above, -10.0 * torch.log10(safe), clip)
 
 
+def _patch_weights(
+    restored: torch.Tensor,
+    reference: torch.Tensor,
+    patch: int,
+    r: float,
+    alpha0: float,
+    inner_patch: int,
+    alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The patch logic Ω and Ω-n share, on BT.601 luma.
+
+    Returns:
+        The restored and reference tile views ``(B, nH, m, nW, m)``, the inner Q of
+        each restored and reference patch and the weight σ of each patch
+        ``(B, nH, nW)`` (0 where the reference patch's Q is 0).
+    """
+    check_images(restored, reference)
+    check_patch_args(patch, alpha)
+    if inner_patch > patch:
+        raise ValueError(f"inner patch {inner_patch} is larger than the patch {patch}")
+    res_tiles = tile(to_luma(restored).squeeze(1), patch)
+    ref_tiles = tile(to_luma(reference).squeeze(1), patch)
+    q_res = _patch_inner_q(res_tiles, inner_patch, alpha)
+    q_ref = _patch_inner_q(ref_tiles, inner_patch, alpha)
+    live = q_ref > 0
+    deviation = (q_res - q_ref).abs() / torch.where(live, q_ref, torch.ones_like(q_ref))
+    weight = torch.where(live, torch.sigmoid(-r * (deviation - alpha0)), 0.0)
+    return res_tiles, ref_tiles, q_res, q_ref, weight
+
+
 def omega(
     restored: torch.Tensor,
     reference: torch.Tensor,
@@ -142,19 +183,76 @@ def omega(
     Raises:
         ValueError: Bad shapes or dtypes, images smaller than one patch, bad arguments.
     """
-    check_images(restored, reference)
-    check_patch_args(patch, alpha)
-    if inner_patch > patch:
-        raise ValueError(f"inner patch {inner_patch} is larger than the patch {patch}")
-    res_tiles = tile(to_luma(restored).squeeze(1), patch)
-    ref_tiles = tile(to_luma(reference).squeeze(1), patch)
-    q_res = _patch_inner_q(res_tiles, inner_patch, alpha)
-    q_ref = _patch_inner_q(ref_tiles, inner_patch, alpha)
-    live = q_ref > 0
-    deviation = (q_res - q_ref).abs() / torch.where(live, q_ref, torch.ones_like(q_ref))
-    weight = torch.where(live, torch.sigmoid(-r * (deviation - alpha0)), 0.0)
+    res_tiles, ref_tiles, q_res, _, weight = _patch_weights(
+        restored, reference, patch, r, alpha0, inner_patch, alpha
+    )
     psnr = _patch_psnr(ref_tiles, res_tiles, psnr_clip)
     return ((1.0 - weight) * psnr + weight * q_res).mean(dim=(-2, -1))
+
+
+def omega_n(
+    restored: torch.Tensor,
+    reference: torch.Tensor,
+    patch: int = 16,
+    r: float = 5.0,
+    alpha0: float = 1.2,
+    inner_patch: int = 2,
+    alpha: float = 0.001,
+    contrast: float = OMEGA_N_CONTRAST,
+) -> torch.Tensor:
+    """Ω-n, the project's scale-free variant of Ω: in ``[0, 1]``, higher is better.
+
+    The same patches, inner Q and weight σ as :func:`omega`; each of Ω's two patch
+    terms is replaced by a dimensionless one in ``[0, 1]``:
+
+    - fidelity ``F = 1 - min(1, RMSE / sqrt(var + c²))`` instead of the patch PSNR
+      in dB: the error relative to the reference patch's own contrast (its variance
+      ``var``; the floor ``c`` keeps flat patches finite), so 1 for an exact patch and
+      0 once the error is as large as the patch's detail (ringing). Unlike PSNR it
+      does not depend on the data's peak or offset;
+    - sharpness ``S = Q̃ / (Q̃ + Q)`` instead of ``Q̃``: 1/2 when the restored patch is
+      as sharp as the reference, towards 0 when blurrier, towards 1 when sharper; a
+      patch earns it only as far as it is faithful: ``min(S, F)``.
+
+    Patch score ``(1 - σ)·F + σ·min(S, F)``; Ω-n is the mean over patches. A
+    restoration identical to the reference scores about 1/2 on detailed patches (1 on
+    flat ones, where ``Q = 0`` and the score is ``F``); mild sharpening scores higher,
+    ringing lower, and blur lower. See ``docs/metrics.md``.
+
+    Args:
+        restored: Restored images in ``[0, 1]``.
+        reference: Reference images, same shape.
+        patch: Patch size ``m``.
+        r: Steepness of the logistic weight.
+        alpha0: Deviation at which the weight is 1/2.
+        inner_patch: Sub-patch size of the inner Q.
+        alpha: Significance level of the inner anisotropy test.
+        contrast: The contrast floor ``c``: a standard deviation (data range 1).
+
+    Returns:
+        Ω-n per image.
+
+    Shape:
+        ``(B, C, H, W), (B, C, H, W) -> (B,)``.
+
+    Raises:
+        ValueError: Bad shapes or dtypes, images smaller than one patch, bad arguments.
+    """
+    if not contrast > 0:
+        raise ValueError(f"contrast must be positive, got {contrast}")
+    res_tiles, ref_tiles, q_res, q_ref, weight = _patch_weights(
+        restored, reference, patch, r, alpha0, inner_patch, alpha
+    )
+    mse = (res_tiles - ref_tiles).square().mean(dim=(-3, -1))
+    variance = ref_tiles.var(dim=(-3, -1), unbiased=False)
+    ratio = mse / (variance + contrast**2)
+    error = ratio > 0  # sqrt has no finite gradient at 0: exact patches get 0 directly
+    relative = torch.where(error, torch.where(error, ratio, 1.0).sqrt(), 0.0)
+    fidelity = 1.0 - relative.clamp(max=1.0)
+    total = q_res + q_ref
+    sharpness = torch.where(total > 0, q_res / torch.where(total > 0, total, 1.0), 0.0)
+    earned = torch.minimum(sharpness, fidelity)
+    return ((1.0 - weight) * fidelity + weight * earned).mean(dim=(-2, -1))
 
 
 @METRICS.register("omega")
@@ -206,4 +304,55 @@ class Omega(Metric):
             self.psnr_clip,
             self.inner_patch,
             self.alpha,
+        )
+
+
+@METRICS.register("omega-n")
+class OmegaN(Metric):
+    """Module form of :func:`omega_n` (registry name ``"omega-n"``, higher is better).
+
+    Args:
+        patch: Patch size ``m``.
+        r: Steepness of the logistic weight.
+        alpha0: Deviation at which the weight is 1/2.
+        inner_patch: Sub-patch size of the inner Q.
+        alpha: Significance level of the inner anisotropy test.
+        contrast: Contrast floor of the fidelity term.
+
+    Shape:
+        ``(B, C, H, W), (B, C, H, W) -> (B,)``.
+    """
+
+    name: ClassVar[str] = "omega-n"
+    lower_is_better: ClassVar[bool] = False
+    inputs: ClassVar[tuple[str, ...]] = ("restored", "reference")
+
+    def __init__(
+        self,
+        patch: int = 16,
+        r: float = 5.0,
+        alpha0: float = 1.2,
+        inner_patch: int = 2,
+        alpha: float = 0.001,
+        contrast: float = OMEGA_N_CONTRAST,
+    ) -> None:
+        super().__init__()
+        check_patch_args(patch, alpha)
+        check_patch_args(inner_patch, alpha)
+        if not contrast > 0:
+            raise ValueError(f"contrast must be positive, got {contrast}")
+        self.patch, self.r, self.alpha0 = patch, r, alpha0
+        self.inner_patch, self.alpha, self.contrast = inner_patch, alpha, contrast
+
+    def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """Ω-n of each restored image against its reference."""
+        return omega_n(
+            restored,
+            reference,
+            self.patch,
+            self.r,
+            self.alpha0,
+            self.inner_patch,
+            self.alpha,
+            self.contrast,
         )
