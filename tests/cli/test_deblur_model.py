@@ -1,4 +1,4 @@
-"""The network branch of ``defocus deblur`` (--model, --tile, --overlap, --compare)."""
+"""The network branch of ``defocus deblur`` (--model, --tile, --overlap, --adapt, --compare)."""
 
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ from defocus.cli.main import main
 from defocus.degrade import add_noise, blur, disk_kernel
 from defocus.infer import loading
 from defocus.io import read_image, write_image
+from defocus.io.weights import architecture_metadata
 from defocus.metrics import psnr
 from defocus.models import create_model
 
@@ -89,6 +90,10 @@ def test_without_default_weights_one_line_error(tmp_path, capsys, monkeypatch):
         (["--model", "missing.safetensors"], "weights file not found"),
         (["--model", "tiny-unet"], "without trained weights"),
         (["--model", "MODEL", "--tile", "32", "--overlap", "32"], "overlap"),
+        (["--model", "MODEL", "--adapt-steps", "3"], "need --adapt"),
+        (["--psf", "disk:2", "--adapt"], "apply to networks (--model) only"),
+        (["--model", "MODEL", "--adapt"], "no reblurring module is matched"),
+        (["--adapt", "--reblur-module", "missing.safetensors"], "reblurring module not found"),
     ],
 )
 def test_clear_errors(tmp_path, weights, capsys, options, message):
@@ -120,3 +125,60 @@ def test_without_psf_or_model_the_default_model_deblurs(tmp_path):
     assert out.bit_depth == 16
     before = psnr(read_image(src).pixels[None], sharp[None])
     assert psnr(out.pixels[None], sharp[None]) > before + 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [(["--adapt-steps", "0"], "--adapt-steps"), (["--adapt-lr", "nan"], "--adapt-lr")],
+)
+def test_bad_adaptation_numbers_are_usage_errors(tmp_path, capsys, options, message):
+    src = tmp_path / "in.png"
+    write_photo(src)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["deblur", str(src), "-o", str(tmp_path / "out.png"), "--adapt", *options])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.fixture
+def reblur_weights(tmp_path):
+    from defocus.models.reblur import ReblurModule
+
+    torch.manual_seed(0)
+    path = tmp_path / "reblur.safetensors"
+    options = {"features": 8, "blocks": 1}
+    metadata = architecture_metadata("reblur-module", 1, options)
+    save_file(ReblurModule(1, **options).state_dict(), str(path), metadata=metadata)
+    return path
+
+
+def test_adapt_tunes_the_network_per_photo_deterministically(tmp_path, weights, reblur_weights):
+    src = tmp_path / "in.png"
+    write_photo(src, size=(150, 170))  # larger than a crop: the seed picks the crops
+    base = ["deblur", str(src), "--model", str(weights)]
+    adapt = ["--adapt", "--reblur-module", str(reblur_weights), "--adapt-lr", "1e-2"]
+    outputs = {}
+    for name, options in {
+        "plain": [],
+        "adapted": adapt,
+        "again": adapt,
+        "seeded": [*adapt, "--adapt-seed", "3"],
+    }.items():
+        outputs[name] = tmp_path / f"{name}.png"
+        assert main([*base, "-o", str(outputs[name]), *options]) == 0
+    pixels = {k: np.asarray(Image.open(v)).astype(int) for k, v in outputs.items()}
+    assert np.array_equal(pixels["adapted"], pixels["again"])
+    assert not np.array_equal(pixels["adapted"], pixels["plain"])
+    assert not np.array_equal(pixels["adapted"], pixels["seeded"])
+
+
+def test_adapt_never_writes_over_its_reblurring_module(tmp_path, weights, reblur_weights, capsys):
+    src = tmp_path / "in.png"
+    write_photo(src)
+    before = reblur_weights.read_bytes()
+    args = ["deblur", str(src), "-o", str(reblur_weights), "--model", str(weights), "--adapt"]
+    assert main([*args, "--reblur-module", str(reblur_weights)]) == 1
+    assert "reblur.safetensors" in capsys.readouterr().err
+    assert reblur_weights.read_bytes() == before

@@ -9,14 +9,12 @@ from defocus.losses import (
     CompositeLoss,
     ReblurLoss,
     SelfReblurLoss,
-    adapt_at_test_time,
     l1_loss,
     reblur_loss,
     reblur_module_loss,
     reblur_step,
     self_reblur_loss,
 )
-from defocus.models import create_model
 from defocus.models.reblur import ReblurModule
 
 
@@ -75,20 +73,6 @@ def test_reblur_step_lowers_module_loss():
     for _ in range(20):
         last = reblur_step(reblur, optimizer, restored, sharp, blurry)
     assert last["loss"] < first["loss"]
-
-
-def test_test_time_adaptation_lowers_self_reblur_loss_and_leaves_model_alone():
-    reblur, _, _, blurry = setup()
-    deblurrer = create_model("tiny-unet", in_channels=1)
-    before = {k: v.clone() for k, v in deblurrer.state_dict().items()}
-    with torch.no_grad():
-        plain = deblurrer.eval()(blurry)
-    adapted = adapt_at_test_time(deblurrer, reblur, blurry, steps=10, lr=1e-3)
-    assert adapted.shape == blurry.shape and not adapted.requires_grad
-    assert self_reblur_loss(reblur, adapted) < self_reblur_loss(reblur, plain)
-    for key, value in deblurrer.state_dict().items():
-        assert torch.equal(value, before[key])
-    assert all(p.grad is None for p in reblur.parameters())
 
 
 def test_loss_modules_in_composite_with_pretrained_module(tmp_path: Path):

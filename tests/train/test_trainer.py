@@ -258,7 +258,7 @@ def companion_weights(out: Path) -> dict[str, torch.Tensor]:
 
 def test_two_networks_train_in_alternation_with_their_own_checkpoints(tmp_path):
     """The reblur smoke recipe: the deblurrer's reblur term runs through the trained M_R."""
-    from defocus.models import AUXILIARY
+    from defocus.models import AUXILIARY, load_reblur_module
 
     config = reblur_recipe()
     result = train(config, tmp_path)
@@ -274,6 +274,8 @@ def test_two_networks_train_in_alternation_with_their_own_checkpoints(tmp_path):
     assert any(not torch.equal(trained[k], untrained[k]) for k in trained)  # M_R learned
     store = CheckpointDir(tmp_path / "reblur" / "reblur" / "checkpoints")
     assert store.best() == CheckpointDir(tmp_path / "reblur" / "checkpoints").best()
+    module = load_reblur_module(store.weights_path(store.latest()))  # what --adapt reads
+    assert all(torch.equal(module.state_dict()[k], trained[k]) for k in trained)
 
 
 def test_two_network_run_resumes_bit_for_bit(tmp_path):

@@ -46,7 +46,9 @@ from defocus.limits import MAX_ITERATIONS, available_memory, check_psf_fits
 from defocus.operators.domain import DOMAINS
 from defocus.runtime.tiling import tiled_apply
 
-Restorer = Callable[[torch.Tensor], torch.Tensor]
+Steps = Callable[[int], None]
+"""Told the number of steps done of a restoration that iterates (``--adapt``)."""
+Restorer = Callable[[torch.Tensor, Steps], torch.Tensor]
 
 # Methods whose --boundary names a working domain (defocus.operators.domain); for the
 # black-box methods it is the boundary model of their blur.
@@ -196,8 +198,9 @@ class Restoration:
     """A restorer and what the file handling must know about it.
 
     Attributes:
-        restore: Maps a ``(1, C, H, W)`` float32 CPU batch in ``[0, 1]`` (``C`` = 1 or
-            3) to a restored batch of the same shape.
+        restore: ``restore(x, steps)`` maps a ``(1, C, H, W)`` float32 CPU batch in
+            ``[0, 1]`` (``C`` = 1 or 3) to a restored batch of the same shape, telling
+            ``steps`` its progress when it has :attr:`steps` steps per image.
         label: Progress-bar label (and caption of the result in comparisons).
         psf_shape: The PSF's ``(h, w)`` when the method uses one: smaller images are
             refused.
@@ -205,6 +208,7 @@ class Restoration:
         reads: Other files the restorer reads (PSF, weights): never written over.
         tiled: ``restore`` falls back to tiles when a whole image does not fit, so only
             the whole-image buffers (:data:`TILED_BYTES_PER_VALUE`) must fit.
+        steps: Steps per image shown as a second progress bar (0: none).
     """
 
     restore: Restorer
@@ -213,15 +217,17 @@ class Restoration:
     bytes_per_value: int = MODEL_BYTES_PER_VALUE
     reads: Sequence[Path] = ()
     tiled: bool = False
+    steps: int = 0
 
 
 def build_restorer(args: argparse.Namespace) -> Restoration:
     """The restoration the options ask for: a network, or a classical method."""
     if uses_model(args):
         model_file = Path(args.model) if args.model and Path(args.model).is_file() else None
-        return Restoration(
-            model_restorer(args), model_label(args), reads=[model_file] if model_file else []
-        )
+        restore, reblur_file = model_restorer(args)
+        reads = [path for path in (model_file, reblur_file) if path is not None]
+        steps = args.adapt_steps if args.adapt else 0
+        return Restoration(restore, model_label(args), reads=reads, steps=steps)
     args.method = args.method or DEFAULT_METHOD
     device = resolve_device(args.device)
     method = create_method(args.method, **method_options(args))
@@ -233,7 +239,7 @@ def build_restorer(args: argparse.Namespace) -> Restoration:
     def run_method(x: torch.Tensor) -> torch.Tensor:
         return method(x.to(device=device, dtype=torch.float32), psf).clamp(0.0, 1.0).cpu()
 
-    def restore(x: torch.Tensor) -> torch.Tensor:
+    def restore(x: torch.Tensor, steps: Steps) -> torch.Tensor:
         tile = classical_tile(x.numel(), per_value, context)
         with torch.inference_mode():
             try:
@@ -353,11 +359,16 @@ def deblur_files(
     written = []
     with StagedOutputs(plan.folder) as stage, progress_bar(label, len(plan.pairs)) as bar:
         progress, task = bar
+        steps = progress.add_task("adapt", total=restoration.steps, visible=False)
+
+        def advance(done: int) -> None:
+            progress.update(steps, completed=done, visible=done < restoration.steps)
+
         for src, dst in plan.pairs:
             progress.update(task, description=src.name)
             image = read_image(src)
             try:
-                restored = restoration.restore(image.pixels[None])[0]
+                restored = restoration.restore(image.pixels[None], advance)[0]
             except DefocusError as exc:
                 raise DefocusError(f"{src}: {exc}") from None
             write_image(
@@ -384,8 +395,8 @@ def with_post_processing(restoration: Restoration, post: str | None) -> Restorat
     sharpen = create_method("gwis-blind")
     first = restoration.restore
 
-    def restore(x: torch.Tensor) -> torch.Tensor:
-        restored = first(x)
+    def restore(x: torch.Tensor, steps: Steps) -> torch.Tensor:
+        restored = first(x, steps)
         with torch.inference_mode():
             return sharpen(restored, None).clamp(0.0, 1.0)
 

@@ -1,4 +1,4 @@
-"""The network branch of ``defocus deblur``: ``--model``, ``--tile``, ``--overlap``, ``--compare``.
+"""The network branch of ``defocus deblur``: ``--model``, ``--tile``, ``--adapt``, ``--compare``.
 
 Kept apart from :mod:`defocus.cli.deblur` (which owns file handling and the classical
 methods) so that the command only needs to call :func:`add_model_arguments`,
@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 
 from defocus.classical import BLIND_METHODS
-from defocus.cli.options import add_precision_argument
+from defocus.cli.options import add_precision_argument, count, number
 from defocus.errors import DefocusError
 from defocus.infer import AUTO_TILE, deblur, load_model, resolve_device
+from defocus.infer.adapt import ADAPT_LR, ADAPT_STEPS, MAX_STEPS, Adaptation, reblur_module_for
 from defocus.infer.compare import comparison_figure
 from defocus.infer.fusion import fold_batchnorm
 from defocus.io import atomic_path
@@ -45,6 +46,34 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--overlap", type=int, default=32, metavar="N", help="tile overlap (default 32)"
     )
     add_precision_argument(group)
+    group.add_argument(
+        "--adapt",
+        action="store_true",
+        help="test-time adaptation: tune the network on each photo first, without a sharp "
+        "image, with the reblurring loss of a module trained on its outputs (slower)",
+    )
+    group.add_argument(
+        "--adapt-steps",
+        type=count(1, MAX_STEPS),
+        default=ADAPT_STEPS,
+        metavar="N",
+        help=f"adaptation steps per photo (default {ADAPT_STEPS})",
+    )
+    group.add_argument(
+        "--adapt-lr",
+        type=number(0.0, above=True),
+        default=ADAPT_LR,
+        metavar="LR",
+        help=f"adaptation learning rate (default {ADAPT_LR:g})",
+    )
+    group.add_argument(
+        "--adapt-seed", type=int, default=0, metavar="N", help="seed of the adaptation crops"
+    )
+    group.add_argument(
+        "--reblur-module",
+        metavar="NAME|PATH",
+        help="reblurring module for --adapt (default: the one shipped with the model)",
+    )
     parser.add_argument(
         "--compare",
         action="store_true",
@@ -66,6 +95,8 @@ def uses_model(args: argparse.Namespace) -> bool:
             f"--method {args.method} estimates the blur itself: drop --psf and --model"
         )
     if blind or (args.model is None and args.psf is not None):
+        if args.adapt or args.reblur_module is not None:
+            raise DefocusError("--adapt and --reblur-module apply to networks (--model) only")
         if args.tile is not None:
             raise DefocusError("--tile applies to --model only, not to classical methods")
         if args.precision is not None:
@@ -80,19 +111,46 @@ def uses_model(args: argparse.Namespace) -> bool:
     return True
 
 
-def model_restorer(args: argparse.Namespace) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Load the network once and return ``restore(x)`` running tiled :func:`deblur` on it.
+def adaptation(args: argparse.Namespace) -> Adaptation | None:
+    """The ``--adapt`` settings, with the reblurring module loaded (``None`` without it).
 
     Raises:
-        DefocusError: If the model, device or tile settings are unusable (before any
-            file is written).
+        DefocusError: For adaptation options without ``--adapt``, or no usable module.
+    """
+    if not args.adapt:
+        changed = args.adapt_steps != ADAPT_STEPS or args.adapt_lr != ADAPT_LR
+        if changed or args.adapt_seed != 0 or args.reblur_module is not None:
+            raise DefocusError(
+                "--adapt-steps, --adapt-lr, --adapt-seed and --reblur-module need --adapt"
+            )
+        return None
+    settings = Adaptation(
+        args.adapt_steps, args.adapt_lr, seed=args.adapt_seed, reblur=args.reblur_module
+    )
+    module = reblur_module_for(settings, args.model or "default")  # fail before any work
+    return Adaptation(settings.steps, settings.lr, seed=settings.seed, reblur=module)
+
+
+def model_restorer(
+    args: argparse.Namespace,
+) -> tuple[Callable[[torch.Tensor, Callable[[int], None]], torch.Tensor], Path | None]:
+    """Load the network once; return ``restore(x, steps)`` running tiled :func:`deblur`.
+
+    Returns:
+        The restorer (``steps`` is told the adaptation steps done, with ``--adapt``)
+        and the reblurring module's file when ``--reblur-module`` names one.
+
+    Raises:
+        DefocusError: If the model, device, tile or adaptation settings are unusable
+            (before any file is written).
     """
     if args.tile is None or args.tile > 0:
         check_tile_settings(args.tile or AUTO_TILE, args.overlap)
     device = resolve_device(args.device)
     network = fold_batchnorm(load_model(args.model or "default")).to(device)
+    adapt = adaptation(args)
 
-    def restore(x: torch.Tensor) -> torch.Tensor:
+    def restore(x: torch.Tensor, steps: Callable[[int], None]) -> torch.Tensor:
         return deblur(
             x,
             network,
@@ -100,9 +158,13 @@ def model_restorer(args: argparse.Namespace) -> Callable[[torch.Tensor], torch.T
             overlap=args.overlap,
             device=device,
             precision=args.precision or "auto",
+            adapt=adapt,
+            progress=steps,
         )
 
-    return restore
+    module = args.reblur_module
+    reblur_file = Path(module) if module is not None and Path(module).is_file() else None
+    return restore, reblur_file
 
 
 def model_label(args: argparse.Namespace) -> str:

@@ -14,6 +14,7 @@ from torch import nn
 from defocus.color import rgb_to_ycbcr, to_luma, ycbcr_to_rgb
 from defocus.devices import resolve_device
 from defocus.errors import DefocusError
+from defocus.infer.adapt import Adaptation, adapt_deblurrer, reblur_module_for
 from defocus.infer.adapters import unpack_image
 from defocus.infer.fusion import fold_batchnorm
 from defocus.infer.loading import shared_model
@@ -27,6 +28,8 @@ from defocus.runtime.precision import Precision, autocast_dtype, network_precisi
 from defocus.runtime.tiling import tiled_apply
 
 ImageLike = TypeVar("ImageLike", np.ndarray, Image.Image, torch.Tensor)
+Tune = Callable[[Deblurrer, torch.Tensor], Deblurrer]
+"""``tune(model, source) -> model``: test-time adaptation on what the tiled stage reads."""
 
 AUTO_TILE = 512
 """Tile side used when ``tile=None`` and the image has more than :data:`AUTO_TILE_PIXELS`."""
@@ -117,6 +120,7 @@ def restore_two_stage(
     overlap: int,
     batch_size: int,
     half: torch.dtype | None = None,
+    tune: Tune | None = None,
 ) -> torch.Tensor:
     """Restore one image with a network split into ``prepare`` (global) and ``fuse`` (local).
 
@@ -124,7 +128,8 @@ def restore_two_stage(
     Wiener deconvolutions, which are global); only ``fuse`` is tiled, each tile reading
     ``model.context`` extra pixels of features around it. With tiles the features are
     stored as float16 (half the memory; about 1e-4 of rounding). ``fuse`` runs under
-    autocast to ``half`` when given; ``prepare`` always in full precision.
+    autocast to ``half`` when given; ``prepare`` always in full precision. With
+    ``tune``, ``fuse`` is that of ``tune(model, features)`` (test-time adaptation).
 
     Shape:
         ``image (1, c, H, W) -> (1, c, H, W)`` float32 on ``image``'s device.
@@ -132,6 +137,8 @@ def restore_two_stage(
     dtype = next(model.parameters()).dtype
     x = image.to(device=device, dtype=dtype)
     features = model.prepare(model_input(model, x), dtype=None if tile is None else torch.float16)
+    if tune is not None:
+        model = tune(model, features)
 
     def fuse(tiles: torch.Tensor) -> torch.Tensor:
         with network_precision(half, device):
@@ -154,6 +161,8 @@ def deblur(
     device: str | torch.device = "auto",
     batch_size: int = 1,
     precision: Precision = "auto",
+    adapt: Adaptation | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ImageLike:
     """Remove defocus blur from one image (or a batch of tensors) with a network.
 
@@ -176,6 +185,10 @@ def deblur(
             elsewhere and for single-stage networks), ``"fp32"``, ``"bf16"`` or
             ``"fp16"``; see :mod:`defocus.runtime.precision`. Global stages (blur
             estimate, Wiener deconvolution) always run in full precision.
+        adapt: Test-time adaptation (:mod:`defocus.infer.adapt`): each image is
+            restored by a copy of the network first tuned on that image with the
+            self-supervised reblurring loss; ``None`` restores with the network as is.
+        progress: With ``adapt``, called with the number of adaptation steps done.
 
     Returns:
         The restored image, of the same kind as ``image``: same shape, same dtype
@@ -189,7 +202,8 @@ def deblur(
 
     Raises:
         DefocusError: For unsupported inputs, images smaller than
-            :data:`MIN_SIDE` pixels per side, unusable models, devices or tile settings.
+            :data:`MIN_SIDE` pixels per side, unusable models, devices or tile settings,
+            or (``adapt``) no usable reblurring module.
     """
     colour, repack = unpack_image(image)
     height, width = colour.shape[-2:]
@@ -203,15 +217,27 @@ def deblur(
     two_stage = isinstance(network, TwoStageDeblurrer)
     half = autocast_dtype(precision, target, full_precision_output=two_stage)
     side = auto_tile(height, width, tile)
+    tune: Tune | None = None
+    if adapt is not None:
+        reblur = reblur_module_for(adapt, model)
+
+        def tune(net: Deblurrer, source: torch.Tensor) -> Deblurrer:
+            return adapt_deblurrer(net, reblur, source, adapt, half, progress)
+
     restored = []
-    with torch.inference_mode():
+    # adaptation needs tensors autograd can save: no_grad instead of inference mode
+    with torch.inference_mode() if tune is None else torch.no_grad():
         for one in colour.split(1):
             if two_stage:
                 restored.append(
-                    restore_two_stage(network, one, target, side, overlap, batch_size, half)
+                    restore_two_stage(network, one, target, side, overlap, batch_size, half, tune)
                 )
             else:
-                restore = colour_restorer(network, target, one.device, half)
+                net = network
+                if tune is not None:
+                    dtype = next(network.parameters()).dtype
+                    net = tune(network, model_input(network, one.to(target, dtype)))
+                restore = colour_restorer(net, target, one.device, half)
                 restored.append(
                     tiled_apply(restore, one, side, overlap, network.multiple, batch_size)
                 )

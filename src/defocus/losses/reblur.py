@@ -4,14 +4,13 @@ A reblurring module ``M_R`` (:class:`defocus.models.reblur.ReblurModule`) learns
 amplify the blur left in a deblurred image ``L = M_D(B)``; a sharp image stays
 unchanged. Its training loss is :func:`reblur_module_loss`; the deblurrer ``M_D`` then
 gets :func:`reblur_loss` (supervised) or :func:`self_reblur_loss` (no sharp image, also
-used for test-time adaptation by :func:`adapt_at_test_time`). ``M_R`` and ``M_D`` are
+used for test-time adaptation by :mod:`defocus.infer.adapt`). ``M_R`` and ``M_D`` are
 updated in alternation, each with the other frozen: the deblurrer's losses here freeze
 ``M_R`` themselves, and :func:`reblur_module_loss` detaches ``L``.
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import torch
@@ -21,11 +20,6 @@ from defocus.losses.base import LOSSES, NetworkLoss
 from defocus.losses.pixel import l1_loss
 from defocus.models.reblur import ReblurModule, frozen
 from defocus.models.registry import load_weights, resolve_weights
-
-TTA_STEPS = 5
-"""Default number of Adam steps of test-time adaptation (the paper leaves it open)."""
-TTA_LR = 1e-5
-"""Default Adam learning rate of test-time adaptation (the paper leaves it open)."""
 
 
 def reblur_module_loss(
@@ -80,19 +74,30 @@ def reblur_loss(
 
 
 def self_reblur_loss(
-    reblur: nn.Module, restored: torch.Tensor, reduction: str = "mean"
+    reblur: nn.Module, restored: torch.Tensor, reduction: str = "mean", margin: int = 0
 ) -> torch.Tensor:
     """Self-supervised reblurring loss ``||M_R(L) - sg(L)||_1`` (no sharp image needed).
 
     ``M_R`` is frozen and the target ``L`` is detached, so the deblurrer is pushed
     towards outputs that ``M_R`` cannot blur further.
 
+    Args:
+        reblur: The reblurring module ``M_R``.
+        restored: Deblurred images ``L``.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        margin: Pixels at each border left out of the loss (where ``M_R`` and the
+            deblurrer see their zero padding, e.g. on crops of a photo).
+
     Shape:
-        - restored: :math:`(B, C, H, W)`.
+        - restored: :math:`(B, C, H, W)`, ``H`` and ``W`` larger than ``2 * margin``.
         - Output: :math:`()` or :math:`(B,)` for ``reduction="none"``.
     """
+    height, width = restored.shape[-2:]
+    if margin < 0 or min(height, width) <= 2 * margin:
+        raise ValueError(f"margin {margin} leaves nothing of a {width}x{height} image")
+    inner = (..., slice(margin, height - margin), slice(margin, width - margin))
     with frozen(reblur):
-        return l1_loss(reblur(restored), restored.detach(), reduction)
+        return l1_loss(reblur(restored)[inner], restored.detach()[inner], reduction)
 
 
 def reblur_step(
@@ -112,42 +117,6 @@ def reblur_step(
     total.backward()
     optimizer.step()
     return {"loss": total.item(), **{name: value.item() for name, value in terms.items()}}
-
-
-def adapt_at_test_time(
-    deblurrer: nn.Module,
-    reblur: nn.Module,
-    blurry: torch.Tensor,
-    steps: int = TTA_STEPS,
-    lr: float = TTA_LR,
-) -> torch.Tensor:
-    """Deblur one image after a few Adam steps on :func:`self_reblur_loss`.
-
-    A copy of the deblurrer is adapted (kept in eval mode, so BatchNorm statistics are
-    not re-estimated from one image); ``deblurrer`` and ``reblur`` are unchanged.
-
-    Args:
-        deblurrer: ``M_D``.
-        reblur: A trained ``M_R`` (frozen during adaptation).
-        blurry: The image(s) to deblur.
-        steps: Adam steps.
-        lr: Adam learning rate.
-
-    Returns:
-        The adapted deblurrer's output, without gradient.
-
-    Shape:
-        - blurry: :math:`(B, C, H, W)`.
-        - Output: :math:`(B, C, H, W)`.
-    """
-    adapted = copy.deepcopy(deblurrer).eval()
-    optimizer = torch.optim.Adam(adapted.parameters(), lr=lr)
-    for _ in range(steps):
-        optimizer.zero_grad(set_to_none=True)
-        self_reblur_loss(reblur, adapted(blurry)).backward()
-        optimizer.step()
-    with torch.no_grad():
-        return adapted(blurry)
 
 
 class ReblurLossBase(NetworkLoss):

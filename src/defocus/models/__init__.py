@@ -8,12 +8,13 @@ return ``(B, C, H, W)`` images of any size, and every one is a
 :class:`~defocus.models.protocol.Deblurrer` (it states ``in_channels``, ``multiple``
 and ``context``; ``wiener-unet`` is a :class:`~defocus.models.protocol.TwoStageDeblurrer`).
 The reblurring module of Nah et al. lives
-in :mod:`defocus.models.reblur` (it is a loss network, not a deblurrer).
+in :mod:`defocus.models.reblur` (it is a loss network, not a deblurrer); the shipped one,
+matched to the default model, is read by :func:`load_reblur_module`.
 """
 
-from defocus.models.export import export_weights
+from defocus.models.export import export_reblur_module, export_weights
 from defocus.models.protocol import Deblurrer, TwoStageDeblurrer, as_deblurrer
-from defocus.models.reblur import AUXILIARY, ReblurModule
+from defocus.models.reblur import AUXILIARY, ReblurModule, load_reblur_module
 from defocus.models.registry import (
     MODELS,
     create_model,
@@ -31,9 +32,11 @@ __all__ = [
     "TwoStageDeblurrer",
     "as_deblurrer",
     "create_model",
+    "export_reblur_module",
     "export_weights",
     "list_models",
     "list_pretrained",
+    "load_reblur_module",
     "load_weights",
     "resolve_weights",
 ]

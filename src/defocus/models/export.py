@@ -9,7 +9,8 @@ import torch
 from safetensors.torch import save_file
 
 from defocus.io import atomic_path
-from defocus.models.registry import architecture_metadata, create_model
+from defocus.models.reblur import AUXILIARY
+from defocus.models.registry import architecture_metadata, create_model, load_weights
 
 
 def export_weights(
@@ -46,6 +47,38 @@ def export_weights(
     model = create_model(
         architecture, in_channels=in_channels, pretrained=checkpoint, **(options or {})
     )
+    return _save(model, destination, architecture, in_channels, options, scores, notes)
+
+
+def export_reblur_module(
+    checkpoint: str | Path,
+    destination: str | Path,
+    in_channels: int = 1,
+    scores: dict[str, object] | None = None,
+    notes: dict[str, str] | None = None,
+    options: dict[str, object] | None = None,
+) -> Path:
+    """:func:`export_weights` for a reblurring module (``reblur-module``, not a deblurrer).
+
+    The file is what :func:`defocus.models.reblur.load_reblur_module` reads.
+
+    Raises:
+        DefocusError: If the checkpoint is unreadable or does not fit the module.
+    """
+    module = AUXILIARY.create("reblur-module", in_channels=in_channels, **(options or {}))
+    load_weights(module, checkpoint)
+    return _save(module, destination, "reblur-module", in_channels, options, scores, notes)
+
+
+def _save(
+    model: torch.nn.Module,
+    destination: str | Path,
+    architecture: str,
+    in_channels: int,
+    options: dict[str, object] | None,
+    scores: dict[str, object] | None,
+    notes: dict[str, str] | None,
+) -> Path:
     tensors = {
         key: value.detach().to(torch.float32).contiguous()
         for key, value in model.state_dict().items()

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
 from torch import nn
 
+from defocus.errors import DefocusError
+from defocus.io.weights import (
+    ARCHITECTURE_KEY,
+    IN_CHANNELS_KEY,
+    OPTIONS_KEY,
+    WEIGHTS_DIR,
+    load_weights,
+)
 from defocus.registry import Registry
 
 
@@ -93,3 +104,57 @@ def frozen(module: nn.Module) -> Iterator[nn.Module]:
     finally:
         for parameter, flag in flags:
             parameter.requires_grad_(flag)
+
+
+SHIPPED_REBLUR: dict[str, str] = {
+    "reblur-module-defocus-v2": "reblur_module_defocus_v2.safetensors",
+}
+"""Shipped reblurring modules → file name in :data:`~defocus.io.weights.WEIGHTS_DIR`.
+
+``reblur-module-defocus-v2`` was trained on the outputs of the default model
+``wiener-unet-defocus-v2`` (``configs/reblur_default.toml``; ``docs/reblurring.md``)."""
+
+MATCHED_REBLUR: dict[str, str] = {"wiener-unet-defocus-v2": "reblur-module-defocus-v2"}
+"""Shipped deblurrer weights → the shipped reblurring module trained on its outputs."""
+
+
+def load_reblur_module(weights: str | Path) -> ReblurModule:
+    """A reblurring module ``M_R`` from a shipped name or a safetensors file.
+
+    The file's metadata must name the ``reblur-module`` architecture (the trainer's
+    checkpoints of a ``[[stages.networks]]`` entry and exported modules do); its
+    options (features, blocks) come from the metadata too.
+
+    Args:
+        weights: A name of :data:`SHIPPED_REBLUR` or a ``.safetensors`` file.
+
+    Returns:
+        The module in eval mode, on the CPU.
+
+    Raises:
+        DefocusError: If the file is missing, unreadable, not a reblurring module, or
+            its weights do not fit.
+    """
+    shipped = SHIPPED_REBLUR.get(str(weights))
+    path = WEIGHTS_DIR / shipped if shipped is not None else Path(weights)
+    if not path.is_file():
+        known = ", ".join(sorted(SHIPPED_REBLUR))
+        raise DefocusError(f"{path}: reblurring module not found (shipped: {known})")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
+    architecture = metadata.get(ARCHITECTURE_KEY, "")
+    if architecture not in AUXILIARY:
+        raise DefocusError(
+            f"{path}: not a reblurring module (architecture {architecture or 'unnamed'!r})"
+        )
+    try:
+        options = json.loads(metadata.get(OPTIONS_KEY, "{}"))
+        channels = int(metadata.get(IN_CHANNELS_KEY, "1"))
+    except ValueError:
+        raise DefocusError(f"{path}: bad {OPTIONS_KEY} or {IN_CHANNELS_KEY} metadata") from None
+    module = AUXILIARY.create(architecture, in_channels=channels, **options)
+    load_weights(module, path)
+    return module.eval()

@@ -600,7 +600,13 @@ class Trainer:
                 done,
                 companion.network.state_dict(),
                 {"step": done, "optimizer": companion.optimizer.state_dict()},
-                {"network": companion.config.model, "stage": state.stage.name, "step": str(done)},
+                {
+                    **architecture_metadata(
+                        companion.config.model, model.in_channels, companion.config.options
+                    ),
+                    "stage": state.stage.name,
+                    "step": str(done),
+                },
             )
         state.checkpoints.save(done, self.model.state_dict(), saved, metadata)
 
