@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from defocus.bench.evaluate import Restorer, evaluate, restorer
+from defocus.bench.evaluate import ReferenceRestorer, Restorer, evaluate, restorer
 from defocus.bench.protocols import Case, load_cases
 from defocus.classical import blur_operator, create_method, modified_lm
 from defocus.degrade.blur import blur
@@ -56,19 +56,19 @@ SETTINGS: dict[str, dict[str, object]] = {
 SLOW = ("red-sd",)
 
 
-def mlm_circular(blurry: torch.Tensor, psf: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
+def _mlm_circular(blurry: torch.Tensor, psf: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
     """mLM on the sharp image blurred with a periodic boundary (diagnostic row)."""
     y = blur(sharp, psf, "circular")
     return modified_lm(y, blur_operator(psf, y, "circular"), 250)
 
 
-mlm_circular.needs_reference = True  # type: ignore[attr-defined]
+mlm_circular = ReferenceRestorer(_mlm_circular)
 
 
 def method_restorer(name: str) -> Restorer:
     """The restorer of a row: the settings above for classical methods."""
     if name == "mlm-circular":
-        return mlm_circular  # type: ignore[return-value]
+        return mlm_circular
     if name in SETTINGS:
         return create_method(name, **SETTINGS[name])
     return restorer(name)

@@ -69,6 +69,28 @@ def test_model_restorer_from_a_weights_file(test_root: Path, tmp_path: Path) -> 
     assert records[0]["psnr"] == pytest.approx(float(psnr(expected, cases[0].sharp)), rel=1e-5)
 
 
+def test_adapt_restorer_tunes_the_network_on_each_image(test_root: Path, tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from defocus.io.weights import architecture_metadata
+    from defocus.models import create_model
+    from defocus.models.reblur import ReblurModule
+
+    torch.manual_seed(0)
+    model, module = tmp_path / "w.safetensors", tmp_path / "m.safetensors"
+    save_file(create_model("tiny-unet").state_dict(), str(model))
+    options = {"features": 8, "blocks": 1}
+    metadata = architecture_metadata("reblur-module", 1, options)
+    save_file(ReblurModule(1, **options).state_dict(), str(module), metadata=metadata)
+    cases = load_cases("mmsp", test_root, limit=1)
+    plain = evaluate(restorer(f"model:{model}"), cases, ("psnr",))
+    adapted = evaluate(restorer(f"adapt:{model}@{module}"), cases, ("psnr",))
+    assert all(math.isfinite(r["psnr"]) for r in adapted)
+    assert [r["psnr"] for r in adapted] != [r["psnr"] for r in plain]
+    with pytest.raises(DefocusError, match="no reblurring module is matched"):
+        restorer(f"adapt:{model}")
+
+
 def test_unknown_method_is_a_clear_error() -> None:
     with pytest.raises(DefocusError, match="unknown method 'nope'"):
         restorer("nope")

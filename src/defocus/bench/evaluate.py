@@ -12,7 +12,10 @@ luma tensors; :func:`restorer` builds one from a short spec:
   ``"richardson-lucy"``, ...), non-blind: it receives the true PSF;
 - ``"model:NAME_OR_PATH"``: a trained network (shipped weights name or a
   ``.safetensors`` file), run whole-image in eval mode without gradients; it is blind
-  (the PSF is ignored).
+  (the PSF is ignored);
+- ``"adapt:NAME_OR_PATH"`` (or ``"adapt:NAME_OR_PATH@REBLUR"``): the same network with
+  test-time adaptation on each image (:mod:`defocus.infer.adapt`, default settings),
+  with the reblurring module matched to shipped weights or the module file ``REBLUR``.
 
 Outputs are clamped to ``[0, 1]`` before scoring (what saving them would do).
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -35,8 +39,28 @@ from defocus.metrics.base import Metric, create_metric
 from defocus.models.protocol import TwoStageDeblurrer
 from defocus.runtime.precision import Precision, autocast_dtype, network_precision
 
-Restorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReferenceRestorer:
+    """A restorer that is also given the sharp reference: ``restore(blurry, psf, sharp)``.
+
+    Only oracles and diagnostics may look at the reference (e.g. ``"wiener-oracle"``);
+    :func:`evaluate` passes it to these and to no other restorer.
+    """
+
+    restore: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+    def __call__(
+        self, blurry: torch.Tensor, psf: torch.Tensor, sharp: torch.Tensor
+    ) -> torch.Tensor:
+        """Restore ``blurry`` knowing ``psf`` and the reference ``sharp``."""
+        return self.restore(blurry, psf, sharp)
+
+
+Restorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | ReferenceRestorer
+"""``restore(blurry, psf) -> restored``, or a :class:`ReferenceRestorer`."""
 
 DEFAULT_METRICS = ("psnr", "ssim", "q", "omega", "lpips")
 ORACLE_BALANCES = torch.logspace(-7, 0, 29, dtype=torch.float64)
@@ -103,8 +127,8 @@ def restorer(spec: str, precision: Precision = "auto") -> Restorer:
             classical methods always run in full precision.
 
     Returns:
-        ``restore(blurry, psf) -> restored``. ``"wiener-oracle"`` needs the reference
-        too: call it as ``restore(blurry, psf, sharp)`` (:func:`evaluate` does).
+        ``restore(blurry, psf) -> restored``; for ``"wiener-oracle"`` a
+        :class:`ReferenceRestorer` (:func:`evaluate` gives it the reference).
 
     Raises:
         DefocusError: Unknown method, or unusable model weights.
@@ -112,12 +136,7 @@ def restorer(spec: str, precision: Precision = "auto") -> Restorer:
     if spec == "blurry":
         return lambda blurry, psf: blurry
     if spec == "wiener-oracle":
-
-        def oracle(blurry: torch.Tensor, psf: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
-            return wiener_oracle(blurry, psf, sharp)[0]
-
-        oracle.needs_reference = True  # type: ignore[attr-defined]
-        return oracle  # type: ignore[return-value]
+        return ReferenceRestorer(lambda blurry, psf, sharp: wiener_oracle(blurry, psf, sharp)[0])
     if spec.startswith("model:"):
         from defocus.infer.loading import load_model
 
@@ -132,12 +151,32 @@ def restorer(spec: str, precision: Precision = "auto") -> Restorer:
                 return network(blurry.to(dtype)).to(dtype)
 
         return run
+    if spec.startswith("adapt:"):
+        return _adapted(spec.removeprefix("adapt:"), precision)
     if spec in list_methods():
         return create_method(spec)
     raise DefocusError(
-        f"unknown method {spec!r}: expected blurry, wiener-oracle, model:NAME_OR_PATH or one "
+        f"unknown method {spec!r}: expected blurry, wiener-oracle, model:NAME_OR_PATH, "
+        "adapt:NAME_OR_PATH[@REBLUR] or one "
         f"of {', '.join(list_methods())}"
     )
+
+
+def _adapted(spec: str, precision: Precision) -> Restorer:
+    """The restorer of ``"adapt:MODEL[@REBLUR]"``: :func:`~defocus.infer.deblur` with adaptation."""
+    from defocus.infer import deblur
+    from defocus.infer.adapt import Adaptation, reblur_module_for
+    from defocus.infer.loading import load_model
+
+    name, _, module = spec.partition("@")
+    network = load_model(name)
+    settings = Adaptation(reblur=module or None)
+    settings = Adaptation(reblur=reblur_module_for(settings, name))
+
+    def run(blurry: torch.Tensor, psf: torch.Tensor) -> torch.Tensor:
+        return deblur(blurry, network, tile=0, precision=precision, adapt=settings)
+
+    return run
 
 
 def _score(metric: Metric, restored: torch.Tensor, case: Case) -> float:
@@ -147,6 +186,21 @@ def _score(metric: Metric, restored: torch.Tensor, case: Case) -> float:
         images = {k: v[..., top : top + height, left : left + width] for k, v in images.items()}
     with torch.no_grad():
         return float(metric(*(images[name] for name in metric.inputs)).mean())
+
+
+def restore_case(restore: Restorer, case: Case) -> torch.Tensor:
+    """Restore one case's blurry scene as :func:`evaluate` does (clamped to ``[0, 1]``).
+
+    A :class:`ReferenceRestorer` (an oracle) is also given the sharp image.
+
+    Shape:
+        ``(1, C, H, W)`` like ``case.blurry``, in ``case.sharp``'s dtype.
+    """
+    if isinstance(restore, ReferenceRestorer):
+        restored = restore(case.blurry, case.psf, case.sharp)
+    else:
+        restored = restore(case.blurry, case.psf)
+    return restored.detach().to(case.sharp.dtype).clamp(0, 1)
 
 
 def evaluate(
@@ -159,8 +213,8 @@ def evaluate(
     """Restore every case and score it.
 
     Args:
-        restore: ``restore(blurry, psf) -> restored`` (see :func:`restorer`); one with
-            an attribute ``needs_reference = True`` is also given the sharp image.
+        restore: ``restore(blurry, psf) -> restored`` (see :func:`restorer`), or a
+            :class:`ReferenceRestorer`, which is also given the sharp image.
         cases: Protocol cases (see :func:`defocus.bench.protocols.load_cases`).
         metrics: Registered metric names (see :func:`defocus.metrics.list_metrics`).
         method: Name stored in the records' ``method`` field.
@@ -177,20 +231,14 @@ def evaluate(
         DefocusError: Unknown metric names.
     """
     scorers = {name: create_metric(name) for name in metrics}
-    needs_reference = getattr(restore, "needs_reference", False)
     records = []
     scene: torch.Tensor | None = None  # the blurry scene last restored
     for case in cases:
         start = time.process_time()
-        if case.window is not None and case.blurry is scene:
-            pass  # another window of the scene just restored
-        elif needs_reference:
-            restored = restore(case.blurry, case.psf, case.sharp)  # type: ignore[call-arg]
-        else:
-            restored = restore(case.blurry, case.psf)
+        if case.window is None or case.blurry is not scene:  # else: a window just restored
+            restored = restore_case(restore, case)
         scene = case.blurry
         seconds = time.process_time() - start
-        restored = restored.detach().to(case.sharp.dtype).clamp(0, 1)
         record: Record = {
             "method": method,
             "name": case.name,

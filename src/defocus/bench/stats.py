@@ -54,10 +54,9 @@ def paired_ttest(
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         raise DefocusError(f"paired test needs two equal, non-empty lists (got {a.size}, {b.size})")
     diff = a - b
-    mean = float(diff.mean())
+    mean, half = mean_interval(diff, confidence)
     if a.size < 2:
         return PairedTest(1, mean, math.nan, math.nan, math.nan, math.nan)
-    half = float(stats.t.ppf(0.5 + confidence / 2, a.size - 1) * stats.sem(diff))
     if np.all(diff == diff[0]):
         return PairedTest(a.size, mean, mean, mean, math.nan, math.nan)
     result = stats.ttest_rel(a, b)
@@ -85,3 +84,21 @@ def compare(records: Sequence[Record], method: str, baseline: str, metric: str) 
     if not names:
         raise DefocusError(f"methods {method!r} and {baseline!r} share no scored image")
     return paired_ttest([ours[n] for n in names], [theirs[n] for n in names])
+
+
+def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Mean of ``values`` and the half-width of its ``confidence`` t-interval.
+
+    Returns:
+        ``(mean, half_width)``; the half-width is NaN for fewer than two values.
+
+    Raises:
+        DefocusError: If ``values`` is empty.
+    """
+    a = np.asarray(values, dtype=np.float64)
+    if a.size == 0:
+        raise DefocusError("no values to average")
+    if a.size < 2:
+        return float(a.mean()), math.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, a.size - 1) * stats.sem(a))
+    return float(a.mean()), half

@@ -32,9 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "(Wiener with the true PSF and the PSNR-best balance per image: an oracle that "
             "peeks at the reference), classical methods given the true PSF (wiener, "
             "richardson-lucy, al, mrl, mlm, red-fp, red-sd), model:NAME_OR_PATH (a trained "
-            "network, blind). Writes OUT/records.csv (per image), OUT/means.csv (per method and"
+            "network, blind), adapt:NAME_OR_PATH[@REBLUR] (the same with test-time adaptation "
+            "on each image). Writes OUT/records.csv (per image), OUT/means.csv (per method and"
             " radius or dataset, and over all images), OUT/summary.md (means, "
-            "paired t-tests against the baseline, per-group means) and OUT/metrics.png."
+            "paired t-tests against the baseline, per-group means), OUT/metrics.png and "
+            "OUT/report.html (the same in a browser, with a gallery of the best and worst "
+            "cases of each method; images in OUT/report_files/)."
         ),
     )
     parser.add_argument("--protocol", choices=list_protocols(), default="mmsp")
@@ -71,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the ``evaluate`` command."""
     # Plotting and statistics load matplotlib and scipy.stats (1.5 s): only when needed.
     from defocus.bench.plots import metrics_figure, save_figure
+    from defocus.bench.report import write_report
     from defocus.bench.tables import mean_table, records_csv, summary_markdown, write_text
+    from defocus.metrics.omega import OMEGA_CAVEAT
 
     methods = _split(args.methods)
     metrics = _split(args.metrics)
@@ -104,11 +109,12 @@ def run(args: argparse.Namespace) -> int:
             )
     write_text(out / "records.csv", records_csv(records))
     write_text(out / "means.csv", records_csv(mean_table(records, [*metrics, "seconds"])))
-    summary = (
-        f"# defocus evaluate: protocol {args.protocol}, {len(cases)} cases\n\n"
-        + summary_markdown(records, metrics, baseline)
-    )
+    title = f"defocus evaluate: protocol {args.protocol}, {len(cases)} cases"
+    caveat = f"> {OMEGA_CAVEAT}\n\n" if "omega" in metrics else ""
+    summary = f"# {title}\n\n{caveat}" + summary_markdown(records, metrics, baseline)
     write_text(out / "summary.md", summary)
     save_figure(metrics_figure(records, metrics), out / "metrics.png")
+    write_report(out, title, cases, records, restorers, metrics, baseline)
     sys.stdout.write(summary)
+    sys.stdout.write(f"\nreport: {out / 'report.html'}\n")
     return 0
