@@ -21,7 +21,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
 
 from defocus.blurmap.gradient_ratio import BlurMap
 from defocus.blurmap.network import (
@@ -39,6 +38,7 @@ from defocus.io.weights import (
     OPTIONS_KEY,
     WEIGHTS_DIR,
     load_weights,
+    weights_metadata,
 )
 from defocus.runtime.precision import autocast_dtype, network_precision
 from defocus.runtime.tiling import tiled_apply
@@ -77,11 +77,7 @@ def _weights_path(weights: str | Path) -> Path:
 
 @functools.lru_cache(maxsize=2)
 def _load(path: Path, modified_ns: int) -> BlurMapNetwork:
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as error:
-        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
+    metadata = weights_metadata(path)
     architecture = metadata.get(ARCHITECTURE_KEY, "")
     if architecture not in BLUR_MAP_NETWORKS:
         raise DefocusError(

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from torch import nn
 
@@ -41,6 +41,19 @@ def architecture_metadata(
     if options:
         metadata[OPTIONS_KEY] = json.dumps(options, sort_keys=True)
     return metadata
+
+
+def weights_metadata(path: str | Path) -> dict[str, str]:
+    """The string metadata of a safetensors file, read from its header only.
+
+    Raises:
+        DefocusError: Naming ``path`` if it is not a readable safetensors file.
+    """
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as error:
+        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
 
 
 def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: object) -> None:

@@ -290,21 +290,12 @@ class Omega(Metric):
         super().__init__()
         check_patch_args(patch, alpha)
         check_patch_args(inner_patch, alpha)
-        self.patch, self.r, self.alpha0 = patch, r, alpha0
-        self.psnr_clip, self.inner_patch, self.alpha = psnr_clip, inner_patch, alpha
+        self.options = {"patch": patch, "r": r, "alpha0": alpha0, "psnr_clip": psnr_clip}
+        self.options.update(inner_patch=inner_patch, alpha=alpha)
 
     def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """Ω of each restored image against its reference."""
-        return omega(
-            restored,
-            reference,
-            self.patch,
-            self.r,
-            self.alpha0,
-            self.psnr_clip,
-            self.inner_patch,
-            self.alpha,
-        )
+        return omega(restored, reference, **self.options)
 
 
 @METRICS.register("omega-n")
@@ -341,18 +332,9 @@ class OmegaN(Metric):
         check_patch_args(inner_patch, alpha)
         if not contrast > 0:
             raise ValueError(f"contrast must be positive, got {contrast}")
-        self.patch, self.r, self.alpha0 = patch, r, alpha0
-        self.inner_patch, self.alpha, self.contrast = inner_patch, alpha, contrast
+        self.options = {"patch": patch, "r": r, "alpha0": alpha0, "contrast": contrast}
+        self.options.update(inner_patch=inner_patch, alpha=alpha)
 
     def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """Ω-n of each restored image against its reference."""
-        return omega_n(
-            restored,
-            reference,
-            self.patch,
-            self.r,
-            self.alpha0,
-            self.inner_patch,
-            self.alpha,
-            self.contrast,
-        )
+        return omega_n(restored, reference, **self.options)

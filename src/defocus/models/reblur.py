@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
 from torch import nn
 
 from defocus.errors import DefocusError
@@ -18,6 +17,7 @@ from defocus.io.weights import (
     OPTIONS_KEY,
     WEIGHTS_DIR,
     load_weights,
+    weights_metadata,
 )
 from defocus.registry import Registry
 
@@ -140,11 +140,7 @@ def load_reblur_module(weights: str | Path) -> ReblurModule:
     if not path.is_file():
         known = ", ".join(sorted(SHIPPED_REBLUR))
         raise DefocusError(f"{path}: reblurring module not found (shipped: {known})")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as error:
-        raise DefocusError(f"{path}: not a readable safetensors file ({error})") from None
+    metadata = weights_metadata(path)
     architecture = metadata.get(ARCHITECTURE_KEY, "")
     if architecture not in AUXILIARY:
         raise DefocusError(
