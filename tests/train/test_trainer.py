@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import tomllib
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from defocus.errors import DefocusError
 from defocus.train import checkpoint as checkpoint_module
@@ -276,6 +276,32 @@ def test_two_networks_train_in_alternation_with_their_own_checkpoints(tmp_path):
     assert store.best() == CheckpointDir(tmp_path / "reblur" / "checkpoints").best()
     module = load_reblur_module(store.weights_path(store.latest()))  # what --adapt reads
     assert all(torch.equal(module.state_dict()[k], trained[k]) for k in trained)
+
+
+def test_a_frozen_model_stage_trains_only_the_networks_alongside(tmp_path):
+    """``freeze_model``: M_R learns on a fixed deblurrer's outputs (its warm-up)."""
+    from defocus.models import create_model
+
+    torch.manual_seed(3)
+    start = tmp_path / "start.safetensors"
+    save_file(create_model("tiny-unet").state_dict(), str(start))
+    table = tomllib.loads(REBLUR_SMOKE.read_text())
+    table["model"]["pretrained"] = str(start)
+    table["stages"][0].update(freeze_model=True, loss=[{"name": "l1"}])
+    result = train(config_from_dict(table, "test"), tmp_path / "out")
+    assert result.stages[0].name == "reblur"
+    before, after = load_file(str(start)), final_weights(tmp_path / "out", "reblur")
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    rows = list(csv.DictReader(open(tmp_path / "out" / "reblur" / "log.csv")))
+    assert len({r["reblur.loss"] for r in rows}) > 1  # M_R's loss moves
+
+
+def test_a_frozen_model_stage_needs_a_network_to_train():
+    table = tomllib.loads(REBLUR_SMOKE.read_text())
+    table["stages"][0].update(freeze_model=True, networks=[])
+    table["stages"][0]["loss"] = [{"name": "l1"}]
+    with pytest.raises(DefocusError, match="nothing would learn"):
+        config_from_dict(table, "test")
 
 
 def test_two_network_run_resumes_bit_for_bit(tmp_path):

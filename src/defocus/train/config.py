@@ -243,6 +243,9 @@ class StageConfig:
         lr: Peak learning rate of this stage; 0 uses ``optim.lr``.
         networks: Networks trained alongside the model in this stage, each with its
             own optimiser, loss and checkpoints (see :class:`NetworkConfig`).
+        freeze_model: Keep the model fixed: only the ``networks`` learn (e.g. a
+            reblurring module's warm-up on the outputs of a trained deblurrer); its
+            loss is still computed and logged.
     """
 
     name: str = "train"
@@ -252,6 +255,7 @@ class StageConfig:
     init: str = "auto"
     lr: float = 0.0
     networks: list[NetworkConfig] = field(default_factory=list)
+    freeze_model: bool = False
 
 
 @dataclass
@@ -390,6 +394,8 @@ def _check_values(config: Config, where: str) -> None:
         if index == 0 and stage.init.startswith("previous"):
             fail("stages[0].init: the first stage has no previous stage")
         _check_networks(stage, index, fail)
+        if stage.freeze_model and not stage.networks:
+            fail(f"stages[{index}].freeze_model: nothing would learn (no [[stages.networks]])")
         for term_index, term in enumerate(stage.loss):
             if not isinstance(term.get("name"), str):
                 fail(f"stages[{index}].loss[{term_index}]: needs a string 'name'")

@@ -498,8 +498,12 @@ class Trainer:
             group["lr"] = lr
         blurry, sharp, *more = (t.to(self.device, non_blocking=True) for t in batch)
         images = {"blurry": blurry, **dict(zip(DATA_ROLES, more, strict=False))}
-        with torch.autocast(
-            self.device.type, dtype=self.half or torch.float32, enabled=self.half is not None
+        frozen = state.stage.freeze_model
+        with (
+            torch.autocast(
+                self.device.type, dtype=self.half or torch.float32, enabled=self.half is not None
+            ),
+            torch.set_grad_enabled(not frozen),
         ):
             restored = network(blurry)
         companion_values = []
@@ -517,14 +521,18 @@ class Trainer:
                 nn.utils.clip_grad_norm_(companion.network.parameters(), clip)
             companion.optimizer.step()
             companion_values += [loss.detach(), *(v.detach() for v in parts.values())]
-        total, terms = state.loss_fn(restored.float(), sharp, **_declared(state.loss_fn, images))
-        state.optimizer.zero_grad(set_to_none=True)
-        state.scaler.scale(total).backward()
-        if self.config.train.grad_clip > 0:
-            state.scaler.unscale_(state.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
-        state.scaler.step(state.optimizer)
-        state.scaler.update()
+        with torch.set_grad_enabled(not frozen):
+            total, terms = state.loss_fn(
+                restored.float(), sharp, **_declared(state.loss_fn, images)
+            )
+        if not frozen:
+            state.optimizer.zero_grad(set_to_none=True)
+            state.scaler.scale(total).backward()
+            if self.config.train.grad_clip > 0:
+                state.scaler.unscale_(state.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
+            state.scaler.step(state.optimizer)
+            state.scaler.update()
         values = [total.detach(), *(terms[name].detach() for name in terms), *companion_values]
         state.running += torch.stack(values).double()
         state.running_steps += 1
