@@ -22,6 +22,7 @@ Outputs are clamped to ``[0, 1]`` before scoring (what saving them would do).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -171,7 +172,7 @@ def _adapted(spec: str, precision: Precision) -> Restorer:
     name, _, module = spec.partition("@")
     network = load_model(name)
     settings = Adaptation(reblur=module or None)
-    settings = Adaptation(reblur=reblur_module_for(settings, name))
+    settings = dataclasses.replace(settings, reblur=reblur_module_for(settings, name))
 
     def run(blurry: torch.Tensor, psf: torch.Tensor) -> torch.Tensor:
         return deblur(blurry, network, tile=0, precision=precision, adapt=settings)

@@ -33,7 +33,7 @@ from defocus.bench.protocols import Case
 from defocus.bench.stats import compare, mean_interval
 from defocus.bench.tables import ALL, METRIC_LABELS, format_p, group_key, mean_table, methods_of
 from defocus.io import atomic_write_bytes, write_image
-from defocus.metrics.base import METRICS, Metric
+from defocus.metrics.base import METRICS
 from defocus.metrics.omega import OMEGA_CAVEAT
 
 REPORT = "report.html"
@@ -48,6 +48,8 @@ ZOOM = 64
 """Side of the zoomed window in pixels (smaller images are shown whole)."""
 ZOOM_SCALE = 3
 """Magnification of the zoomed crops."""
+
+
 @dataclass
 class GalleryItem:
     """One case of the gallery: its description and its images (relative paths).
@@ -72,8 +74,7 @@ def primary_metric(metrics: Sequence[str]) -> str:
 
 def lower_is_better(metric: str) -> bool:
     """Whether a registered metric's lower values are better (LPIPS), from its class."""
-    factory = METRICS.get(metric)
-    return isinstance(factory, type) and issubclass(factory, Metric) and factory.lower_is_better
+    return METRICS.get(metric).lower_is_better
 
 
 def ranked_gains(
@@ -83,17 +84,14 @@ def ranked_gains(
 
     The gain is the method's score minus the baseline's on the same case (matched by
     position: both come from the same cases in the same order), or the method's own
-    score without a baseline; negated for lower-is-better metrics.
+    score without a baseline; negated for lower-is-better metrics. Cases whose gain is
+    not finite (an infinite PSNR) are left out.
     """
     sign = -1.0 if lower_is_better(metric) else 1.0
     mine = [r[metric] for r in records if r["method"] == method]
     theirs = [r[metric] for r in records if r["method"] == baseline] if baseline else []
-    gains = [
-        sign * (value - (theirs[i] if theirs else 0.0))
-        for i, value in enumerate(mine)
-        if math.isfinite(value)
-    ]
-    return sorted(enumerate(gains), key=lambda item: -item[1])
+    gains = [(i, sign * (value - (theirs[i] if theirs else 0.0))) for i, value in enumerate(mine)]
+    return sorted((g for g in gains if math.isfinite(g[1])), key=lambda item: -item[1])
 
 
 def picks(ranked: list[tuple[int, float]], count: int) -> list[tuple[int, float]]:
@@ -154,6 +152,13 @@ def write_gallery(
     metric = primary_metric(metrics)
     gallery: dict[str, list[GalleryItem]] = {}
     shown_baseline = baseline if baseline in restorers and baseline != "blurry" else None
+    baseline_views: dict[int, torch.Tensor] = {}  # restored once, shown for every method
+
+    def write(name: str, pixels: torch.Tensor) -> str:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        write_image(folder / name, pixels[0])
+        return f"{folder.name}/{name}"
+
     for m_index, method in enumerate(m for m in methods_of(records) if m != baseline):
         items = []
         for rank, (index, gain) in enumerate(
@@ -162,7 +167,9 @@ def write_gallery(
             case = cases[index]
             views = {"reference": case.sharp, "input": case.blurry}
             if shown_baseline is not None:
-                views[shown_baseline] = restore_case(restorers[shown_baseline], case)
+                if index not in baseline_views:
+                    baseline_views[index] = restore_case(restorers[shown_baseline], case)
+                views[shown_baseline] = baseline_views[index]
             views[method] = restore_case(restorers[method], case)
             views = {k: _view(case, v.to(torch.float32).clamp(0, 1)) for k, v in views.items()}
             top, left, h, w = zoom_window((views[method] - views["input"]).abs(), ZOOM)
@@ -170,27 +177,21 @@ def write_gallery(
             item = GalleryItem(case.name, gain)
             for k_index, (caption, image) in enumerate(views.items()):
                 full = f"{stem}-{k_index}.png"
-                zoom = f"{stem}-{k_index}-zoom.png"
                 crop = image[..., top : top + h, left : left + w]
                 crop = crop.repeat_interleave(ZOOM_SCALE, -2).repeat_interleave(ZOOM_SCALE, -1)
-                for name, pixels in ((full, image), (zoom, crop)):
-                    (folder / name).parent.mkdir(parents=True, exist_ok=True)
-                    write_image(folder / name, pixels[0])
-                item.images[caption] = f"{folder.name}/{full}"
-                item.zooms[caption] = f"{folder.name}/{zoom}"
+                item.images[caption] = write(full, image)
+                item.zooms[caption] = write(f"{stem}-{k_index}-zoom.png", crop)
             items.append(item)
         gallery[method] = items
     return gallery
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """An HTML table: the first column names, the others numbers (cells already HTML)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>"
-        + "".join(
-            f'<td class="{"num" if i >= numeric_from else "name"}">{cell}</td>'
-            for i, cell in enumerate(row)
-        )
+        + "".join(f'<td class="{"num" if i else "name"}">{cell}</td>' for i, cell in enumerate(row))
         + "</tr>"
         for row in rows
     )

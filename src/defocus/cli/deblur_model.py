@@ -8,6 +8,7 @@ methods) so that the command only needs to call :func:`add_model_arguments`,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,7 +129,7 @@ def adaptation(args: argparse.Namespace) -> Adaptation | None:
         args.adapt_steps, args.adapt_lr, seed=args.adapt_seed, reblur=args.reblur_module
     )
     module = reblur_module_for(settings, args.model or "default")  # fail before any work
-    return Adaptation(settings.steps, settings.lr, seed=settings.seed, reblur=module)
+    return dataclasses.replace(settings, reblur=module)
 
 
 def model_restorer(

@@ -18,6 +18,7 @@ generator; the networks run in eval mode).
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ import torch
 from torch import nn
 
 from defocus.errors import DefocusError
+from defocus.infer import loading
 from defocus.losses.reblur import self_reblur_loss
 from defocus.models.protocol import Deblurrer, TwoStageDeblurrer
 from defocus.models.reblur import MATCHED_REBLUR, load_reblur_module
@@ -72,7 +74,7 @@ class Adaptation:
         """Refuse settings that cannot work, before any image is read."""
         if not 1 <= self.steps <= MAX_STEPS:
             raise DefocusError(f"adaptation steps must be 1..{MAX_STEPS}, got {self.steps}")
-        if not self.lr > 0 or self.lr != self.lr or self.lr == float("inf"):
+        if not 0 < self.lr < math.inf:  # also refuses NaN
             raise DefocusError(f"adaptation learning rate must be positive, got {self.lr}")
         if self.crop < 2 * LOSS_MARGIN + 8:
             raise DefocusError(f"adaptation crop must be >= {2 * LOSS_MARGIN + 8}, got {self.crop}")
@@ -91,9 +93,7 @@ def reblur_module_for(adaptation: Adaptation, model: str | Path | nn.Module) -> 
         return adaptation.reblur.eval()
     if adaptation.reblur is not None:
         return load_reblur_module(adaptation.reblur)
-    from defocus.infer.loading import DEFAULT_WEIGHTS
-
-    name = DEFAULT_WEIGHTS if model == "default" else str(model)
+    name = loading.DEFAULT_WEIGHTS if model == "default" else str(model)
     if isinstance(model, nn.Module) or name not in MATCHED_REBLUR:
         raise DefocusError(
             f"no reblurring module is matched to {model_name(model)}; pass one trained on "
