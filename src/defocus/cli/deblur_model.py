@@ -169,8 +169,9 @@ def model_restorer(
 
 
 def model_label(args: argparse.Namespace) -> str:
-    """Short name of the model for captions: the weights name or file name."""
-    return Path(args.model).name if args.model else "default model"
+    """Short name of the model for captions: the weights name or file name (+ adapt)."""
+    name = Path(args.model).name if args.model else "default model"
+    return f"{name} + adapt" if args.adapt else name
 
 
 def comparison_path(output: Path) -> Path:
