@@ -39,7 +39,7 @@ def test_holdout_split_and_training_pairs() -> None:
 
 
 def test_validation_pairs_are_whole_blurred_images() -> None:
-    pairs = build_validation_pairs(generated(val_limit=1), seed=0)
+    pairs = build_validation_pairs(generated(val_limit=1))
     assert len(pairs) == 1 and pairs[0].sharp.shape == (1, 1, 40, 40)
     # the MMSP preset is a 5x5 box blur: the mean is (nearly) kept, edges are softened
     sharp, blurry = pairs[0].sharp, pairs[0].blurry
@@ -61,7 +61,7 @@ def test_folders_with_a_separate_validation_folder(tmp_path) -> None:
     config = DataConfig(train=str(tmp_path / "train"), val=str(tmp_path / "val"), crop=16)
     training, validation = split_sources(config, 1, seed=0)
     assert len(training) == 3 and [n for n, _ in validation] == ["im0", "im1"]
-    pairs = build_validation_pairs(config, seed=0)
+    pairs = build_validation_pairs(config)
     assert pairs[0].sharp.shape == (1, 1, 20, 30)  # luma
 
 
@@ -113,3 +113,15 @@ def test_mixed_families_take_turns_and_give_pairs() -> None:
     assert len(first) == len(second) == 2  # the realistic family's map is dropped
     torch.testing.assert_close(first[0], alone[(0, 0)][0])  # item 0, epoch 0: realistic
     assert not torch.equal(data[(1, 0)][0], first[0])  # next epoch: the other family
+
+
+def test_validation_images_do_not_depend_on_the_run_seed(tmp_path) -> None:
+    # runs that differ only in train.seed must be scored on the same degraded images,
+    # so that their difference measures seed noise; data.val_seed changes them
+    photo_folders(tmp_path, {"train": 4})
+    config = DataConfig(train=str(tmp_path / "train"), val_holdout=2, blur="defocus", crop=16)
+    first = build_validation_pairs(config)
+    other = build_validation_pairs(DataConfig(**{**vars(config), "val_seed": 1}))
+    assert torch.equal(first[0].blurry, build_validation_pairs(config)[0].blurry)
+    assert not torch.equal(first[0].blurry, other[0].blurry)
+    assert torch.equal(first[0].sharp, other[0].sharp)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from defocus.models.grouped_conv import GroupedConv2d
 from defocus.models.padding import run_padded
 from defocus.models.protocol import MODELS, Deblurrer
 
@@ -95,7 +96,7 @@ class NAFBlock(nn.Module):
         wide = expansion * channels
         self.norm1 = LayerNorm2d(channels)
         self.expand = nn.Conv2d(channels, wide, 1)
-        self.depthwise = nn.Conv2d(wide, wide, 3, padding=1, groups=wide)
+        self.depthwise = GroupedConv2d(wide, wide, 3, padding=1, groups=wide)
         self.attention = nn.Conv2d(wide // 2, wide // 2, 1)
         self.project = nn.Conv2d(wide // 2, channels, 1)
         self.norm2 = LayerNorm2d(channels)
@@ -134,7 +135,7 @@ class MHTA(nn.Module):
         super().__init__()
         self.heads = heads
         self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
-        self.qkv = nn.Conv2d(channels, 3 * channels, 3, padding=1, groups=channels, bias=False)
+        self.qkv = GroupedConv2d(channels, 3 * channels, 3, padding=1, groups=channels, bias=False)
         self.project = nn.Conv2d(channels, channels, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -199,7 +200,9 @@ class MWSA(nn.Module):
         super().__init__()
         self.window_sizes = window_sizes
         groups = len(window_sizes)
-        self.qv = nn.Conv2d(channels, groups * channels, 3, padding=1, groups=channels, bias=False)
+        self.qv = GroupedConv2d(
+            channels, groups * channels, 3, padding=1, groups=channels, bias=False
+        )
         self.project = nn.Conv2d(groups * channels // 2, channels, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -243,7 +246,7 @@ class DualAttentionBlock(nn.Module):
         self.norm1 = LayerNorm2d(c)
         self.expand = nn.Conv2d(c, 2 * c, 1)
         self.local_in = nn.Conv2d(c, c, 1)
-        self.local_conv = nn.Conv2d(c, 2 * c, 3, padding=1, groups=c)
+        self.local_conv = GroupedConv2d(c, 2 * c, 3, padding=1, groups=c)
         self.gate = AdaptiveGate(c)
         self.local_out = nn.Conv2d(c, c, 1)
         self.channel_attention = MHTA(c)

@@ -90,6 +90,10 @@ class DataConfig:
             equal shares (item ``i`` of epoch ``e`` uses family ``(i + e) mod n``);
             the items are then ``(blurry, sharp)`` only (the realistic family's blur
             map is dropped). Validation uses ``blur`` alone.
+        val_seed: Seed of the validation images' degradations (and of generated
+            validation scenes), independent of ``train.seed``: runs that differ only
+            in their seed are validated on the same degraded images, so their scores
+            measure seed noise.
     """
 
     source: str = "folder"
@@ -108,6 +112,7 @@ class DataConfig:
     workers: int = 0
     masks: str = ""
     masks_holdout: int = 100
+    val_seed: int = 0
 
 
 @dataclass

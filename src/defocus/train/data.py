@@ -183,17 +183,19 @@ def _family(
 
 
 def build_validation_pairs(
-    config: DataConfig, seed: int, channels: int = 1, blur_maps: bool = False
+    config: DataConfig, channels: int = 1, blur_maps: bool = False
 ) -> list[ValidationPair]:
     """The held-out images, whole, degraded like the training data (fixed per image).
 
+    The degradations are drawn from ``config.val_seed``, not from the run seed.
+
     Args:
         config: The ``[data]`` table.
-        seed: Run seed.
         channels: Channels of generated scenes when not training on luma.
         blur_maps: For a blur-map run: realistic scenes with their radius, and the
             held-out masked photos (the last ``data.masks_holdout``) whole.
     """
+    seed = config.val_seed
     _, validation = split_sources(config, 1 if config.luma else channels, seed)
     sources = [source for _, source in validation]
     if blur_maps:

@@ -217,7 +217,7 @@ class Trainer:
         blur_maps = self.task == BLUR_MAP
         self.train_data = build_training_data(config.data, config.train.seed, channels, blur_maps)
         self.val_pairs: list[ValidationPair] = build_validation_pairs(
-            config.data, config.train.seed, channels, blur_maps
+            config.data, channels, blur_maps
         )
         first = self.train_data[(0, 0)]
         self.data_roles = TRAINING_ROLES + DATA_ROLES[: len(first) - 2]
