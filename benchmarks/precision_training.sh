@@ -2,8 +2,8 @@
 # Float32 vs bfloat16 training of XY-Deblur, EHNet and ARKNet on this CPU (issue 14),
 # with a seed-noise reference: each network trains in fp32 and bf16 from seed 0, and
 # in fp32 from seed 1, all validated on the same degraded images (data.val_seed).
-# Short budgets (64² crops; ARKNet 400 x 16, XY-Deblur 200 x 8, EHNet 100 x 4 crops),
-# about 50 min on the 2-core CPU. Then:
+# Short budgets (64² crops; ARKNet 400 x 16, XY-Deblur 200 x 8, EHNet 50 x 4 crops, one
+# validation photo), about 50 min on a quiet 2-core CPU. Then:
 #   python benchmarks/plot_training_curves.py runs/prec-train/xy-* --out docs/figures/precision-xy.png
 #   bash benchmarks/precision_training.sh [OUT]
 set -x
@@ -19,7 +19,7 @@ run() {  # run NAME CONFIG PRECISION SEED OVERRIDES...
 }
 ARK="data.val_limit=4 train.val_every=100 stages.pretrain.steps=400"
 XY="train.batch_size=8 train.val_every=50 stages.pretrain.steps=200 optim.lr=5e-4 schedule.warmup_steps=20"
-EH="train.batch_size=4 train.val_every=50 stages.pretrain.steps=100 optim.lr=5e-4 schedule.warmup_steps=10"
+EH="train.batch_size=4 train.val_every=25 stages.pretrain.steps=50 optim.lr=5e-4 schedule.warmup_steps=5 data.val_limit=1"
 for spec in "fp32 0" "bf16 0" "fp32 1"; do
   set -- $spec
   run "xy-$1-s$2" configs/xy_deblur.toml "$1" "$2" $XY

@@ -91,6 +91,8 @@ def test_without_default_weights_one_line_error(tmp_path, capsys, monkeypatch):
         (["--model", "tiny-unet"], "without trained weights"),
         (["--model", "MODEL", "--tile", "32", "--overlap", "32"], "overlap"),
         (["--model", "MODEL", "--adapt-steps", "3"], "need --adapt"),
+        (["--model", "MODEL", "--adapt-seed", "0"], "need --adapt"),
+        (["--model", "MODEL", "--adapt-anchor", "0.2"], "need --adapt"),
         (["--psf", "disk:2", "--adapt"], "apply to networks (--model) only"),
         (["--model", "MODEL", "--adapt"], "no reblurring module is matched"),
         (["--adapt", "--reblur-module", "missing.safetensors"], "reblurring module not found"),

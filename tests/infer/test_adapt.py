@@ -7,7 +7,13 @@ from safetensors.torch import save_file
 from defocus.degrade import blur, disk_kernel
 from defocus.errors import DefocusError
 from defocus.infer import deblur
-from defocus.infer.adapt import Adaptation, adapt_deblurrer, crop_corners, reblur_module_for
+from defocus.infer.adapt import (
+    Adaptation,
+    adapt_deblurrer,
+    anchor_term,
+    crop_corners,
+    reblur_module_for,
+)
 from defocus.io.weights import WEIGHTS_DIR, architecture_metadata
 from defocus.losses import self_reblur_loss
 from defocus.models import create_model
@@ -56,12 +62,60 @@ def test_adaptation_lowers_its_own_loss(pair, blurry):
     """Steps on the self-supervised loss make the restoration harder to reblur."""
     model, reblur = pair
     features = model.prepare(blurry)
-    settings = Adaptation(steps=20, lr=1e-3, crop=64, batch=2)
+    settings = Adaptation(steps=20, lr=1e-3, crop=64, batch=2, anchor=0.0)
     adapted = adapt_deblurrer(model, reblur, features, settings)
     with torch.no_grad():
         before = self_reblur_loss(reblur, model.fuse(features))
         after = self_reblur_loss(reblur, adapted.fuse(features))
     assert after < before
+
+
+def varying_model(probability: float):
+    """A small VaryingWienerUNet whose blur map says ``probability`` everywhere."""
+    torch.manual_seed(0)
+    small = {"offsets": (0,), "factors": (1.0,), "local_radii": (2.0,), "widths": (4, 8, 8)}
+    model = create_model("varying-wiener-unet", **small).eval()
+    model.blur_maps = lambda x: (
+        torch.full((len(x), 1, *x.shape[-2:]), 2.0),
+        torch.full((len(x), 1, *x.shape[-2:]), probability),
+    )
+    return model
+
+
+def test_the_anchor_keeps_in_focus_output_nearer_the_unadapted_one(pair, blurry):
+    _, reblur = pair
+    model = varying_model(0.0)  # all in focus
+    features = model.prepare(blurry)
+    with torch.no_grad():
+        plain = model.fuse(features)
+    drift = {}
+    for anchor in (0.0, 1.0):
+        settings = Adaptation(steps=10, lr=1e-3, crop=64, batch=2, anchor=anchor)
+        adapted = adapt_deblurrer(model, reblur, features, settings)
+        with torch.no_grad():
+            drift[anchor] = (adapted.fuse(features) - plain).abs().mean()
+    assert 0 < drift[1.0] < drift[0.0]
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.25, 1.0])
+def test_the_anchor_holds_only_in_focus_pixels(probability):
+    # w = 1 - p: a pixel surely out of focus (p = 1) is free to move
+    model = varying_model(probability)
+    features = model.prepare(torch.rand(2, 1, 32, 32))
+    with torch.no_grad():
+        before = model.fuse(features)
+    moved = before + 0.1 * torch.rand_like(before)
+    inner = (moved - before)[..., 4:-4, 4:-4].abs().mean()
+    term = anchor_term(model, features, moved, margin=4)
+    torch.testing.assert_close(term, (1 - probability) * inner)
+
+
+def test_models_without_a_defocus_probability_are_not_anchored(pair, blurry):
+    model, _ = pair  # WienerUNet: no blur map
+    features = model.prepare(blurry)
+    moved = model.fuse(features).detach() + 0.1
+    assert model.defocus_probability(features) is None
+    assert anchor_term(model, features, moved, margin=4) == 0
 
 
 def test_deblur_with_adaptation_is_deterministic_per_seed(pair, blurry):
@@ -120,6 +174,8 @@ def test_self_reblur_loss_margin_leaves_out_the_borders():
         ({"lr": float("nan")}, "learning rate"),
         ({"crop": 16}, "crop must be"),
         ({"batch": 0}, "batch must be"),
+        ({"anchor": -0.1}, "anchor must be"),
+        ({"anchor": float("nan")}, "anchor must be"),
     ],
 )
 def test_bad_settings_are_refused(settings, message):

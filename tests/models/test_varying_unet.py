@@ -36,6 +36,9 @@ def test_features_are_input_global_bank_radius_bank_then_hints():
         features[:, -2], torch.full_like(y[:, 0], math.log1p(3) / math.log1p(3))
     )
     torch.testing.assert_close(features[:, -1], torch.full_like(y[:, 0], 0.5))
+    # the probability hint is read back from (crops of) the features
+    probability = model.defocus_probability(features[..., 3:11, 2:9])
+    torch.testing.assert_close(probability, torch.full((2, 1, 8, 7), 0.5))
 
 
 def test_the_global_candidates_are_wiener_unet_s():

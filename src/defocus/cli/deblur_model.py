@@ -18,7 +18,14 @@ from defocus.classical import BLIND_METHODS
 from defocus.cli.options import add_precision_argument, count, number
 from defocus.errors import DefocusError
 from defocus.infer import AUTO_TILE, deblur, load_model, resolve_device
-from defocus.infer.adapt import ADAPT_LR, ADAPT_STEPS, MAX_STEPS, Adaptation, reblur_module_for
+from defocus.infer.adapt import (
+    ADAPT_ANCHOR,
+    ADAPT_LR,
+    ADAPT_STEPS,
+    MAX_STEPS,
+    Adaptation,
+    reblur_module_for,
+)
 from defocus.infer.compare import comparison_figure
 from defocus.infer.fusion import fold_batchnorm
 from defocus.io import atomic_path
@@ -56,19 +63,24 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--adapt-steps",
         type=count(1, MAX_STEPS),
-        default=ADAPT_STEPS,
         metavar="N",
         help=f"adaptation steps per photo (default {ADAPT_STEPS})",
     )
     group.add_argument(
         "--adapt-lr",
         type=number(0.0, above=True),
-        default=ADAPT_LR,
         metavar="LR",
         help=f"adaptation learning rate (default {ADAPT_LR:g})",
     )
     group.add_argument(
-        "--adapt-seed", type=int, default=0, metavar="N", help="seed of the adaptation crops"
+        "--adapt-anchor",
+        type=number(0.0),
+        metavar="MU",
+        help="weight of the pull towards the un-adapted output, which keeps in-focus "
+        f"regions as they were (default {ADAPT_ANCHOR:g}; 0 = none)",
+    )
+    group.add_argument(
+        "--adapt-seed", type=int, metavar="N", help="seed of the adaptation crops (default 0)"
     )
     group.add_argument(
         "--reblur-module",
@@ -118,16 +130,22 @@ def adaptation(args: argparse.Namespace) -> Adaptation | None:
     Raises:
         DefocusError: For adaptation options without ``--adapt``, or no usable module.
     """
+    given = {
+        "steps": args.adapt_steps,
+        "lr": args.adapt_lr,
+        "anchor": args.adapt_anchor,
+        "seed": args.adapt_seed,
+        "reblur": args.reblur_module,
+    }
+    given = {key: value for key, value in given.items() if value is not None}
     if not args.adapt:
-        changed = args.adapt_steps != ADAPT_STEPS or args.adapt_lr != ADAPT_LR
-        if changed or args.adapt_seed != 0 or args.reblur_module is not None:
+        if given:
             raise DefocusError(
-                "--adapt-steps, --adapt-lr, --adapt-seed and --reblur-module need --adapt"
+                "--adapt-steps, --adapt-lr, --adapt-anchor, --adapt-seed and --reblur-module "
+                "need --adapt"
             )
         return None
-    settings = Adaptation(
-        args.adapt_steps, args.adapt_lr, seed=args.adapt_seed, reblur=args.reblur_module
-    )
+    settings = Adaptation(**given)
     module = reblur_module_for(settings, args.model or "default")  # fail before any work
     return dataclasses.replace(settings, reblur=module)
 

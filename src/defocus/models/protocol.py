@@ -76,6 +76,17 @@ class TwoStageDeblurrer(Deblurrer, abc.ABC):
     def fuse(self, features: torch.Tensor) -> torch.Tensor:
         """The local stage: restored images ``(B, C, H, W)`` from (tiles of) features."""
 
+    def defocus_probability(self, features: torch.Tensor) -> torch.Tensor | None:
+        """The probability that each pixel is out of focus, where the features carry one.
+
+        Test-time adaptation (:mod:`defocus.infer.adapt`) holds in-focus pixels to the
+        un-adapted output with it. The default: ``None``, no such estimate.
+
+        Shape:
+            ``(B, F, h, w)`` features or a crop of them -> ``(B, 1, h, w)``.
+        """
+        return None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Restore ``x``: :meth:`fuse` of :meth:`prepare`."""
         return self.fuse(self.prepare(x))

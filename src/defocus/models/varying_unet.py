@@ -159,9 +159,22 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             )
             self.global_bank(y, blur, features.dtype, features[:, : first + 1])
             top = math.log1p(max(self.local_radii))
-            hints = torch.cat([torch.log1p(radius) / top, probability], dim=1)
-            features[:, self.images :] = hints.repeat_interleave(channels, 0).to(features.dtype)
+            # written hint by hint into each channel's slots: no full-size stacked copy
+            slots = features.view(batch, channels, -1, height, width)
+            slots[:, :, self.images] = (torch.log1p(radius) / top).to(features.dtype)
+            del radius
+            slots[:, :, self.images + 1] = probability.to(features.dtype)
         return features.reshape(batch, -1, height, width)
+
+    def defocus_probability(self, features: torch.Tensor) -> torch.Tensor:
+        """The blur-map hint ``p`` stored in :meth:`prepare`'s features (same for all channels).
+
+        Shape:
+            ``(B, C · F, h, w) -> (B, 1, h, w)`` float32.
+        """
+        batch, _, height, width = features.shape
+        slots = features.view(batch, -1, self.images + HINTS, height, width)
+        return slots[:, 0, self.images + 1 : self.images + 2].float()
 
     def fuse(self, features: torch.Tensor) -> torch.Tensor:
         """The local stage: the U-Net's per-pixel mixture of :meth:`prepare`'s candidates.
