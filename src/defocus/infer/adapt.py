@@ -63,10 +63,11 @@ class Adaptation:
         anchor: Weight μ of a proximal term ``μ·mean((1 - p)·|L - L0|)`` added to the
             reblurring loss (0 turns it off): ``L0`` is the un-adapted network's output
             of the same crop and ``p`` the model's probability that a pixel is out of
-            focus (models without one are not anchored, see :func:`anchor_term`). The network is
-            shared by the whole photo, so without it the steps that sharpen defocused
-            regions also change in-focus ones (a sharp depth band lost 0.6-0.9 dB);
-            with it in-focus pixels stay where they were (``docs/reblurring.md``).
+            focus (models without one are not anchored, see :func:`anchor_term`). The
+            network is shared by the whole photo, so without it the steps that sharpen
+            defocused regions also change in-focus ones (a sharp depth band lost
+            0.6-0.9 dB); with it in-focus pixels stay nearer where they were
+            (``docs/reblurring.md``).
         reblur: The reblurring module: a shipped name, a ``.safetensors`` file, a
             module, or ``None`` for the module matched to the shipped deblurrer (see
             :data:`~defocus.models.reblur.MATCHED_REBLUR`).
@@ -179,8 +180,8 @@ def adapt_deblurrer(
 ) -> Deblurrer:
     """A copy of ``model`` tuned on one image by :func:`~defocus.losses.self_reblur_loss`.
 
-    Each step minimises ``self_reblur_loss(L) + anchor * mean(w·|L - L0|)`` over a batch
-    of crops (both without the loss margin): see :func:`anchor_term`.
+    Each step minimises ``self_reblur_loss(L) + anchor · mean((1 - p)·|L - L0|)`` over a
+    batch of crops (both without the loss margin; see :func:`anchor_term`).
 
     Args:
         model: The deblurrer (left unchanged).

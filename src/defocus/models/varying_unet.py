@@ -139,7 +139,12 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         """
         batch, channels, height, width = x.shape
         radius, probability = self.blur_maps(x)
+        storage = dtype or radius.dtype
         with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
+            # the hints as stored, made now: full-size float32 maps are not kept
+            scaled = (torch.log1p(radius) / math.log1p(max(self.local_radii))).to(storage)
+            probability = probability.to(storage)
+            del radius
             y = x.reshape(batch * channels, 1, height, width)
             y = y.float() if y.dtype in HALF else y
             blur = per_channel(
@@ -158,12 +163,10 @@ class VaryingWienerUNet(TwoStageDeblurrer):
                 features[:, first : self.images],
             )
             self.global_bank(y, blur, features.dtype, features[:, : first + 1])
-            top = math.log1p(max(self.local_radii))
             # written hint by hint into each channel's slots: no full-size stacked copy
             slots = features.view(batch, channels, -1, height, width)
-            slots[:, :, self.images] = (torch.log1p(radius) / top).to(features.dtype)
-            del radius
-            slots[:, :, self.images + 1] = probability.to(features.dtype)
+            slots[:, :, self.images] = scaled
+            slots[:, :, self.images + 1] = probability
         return features.reshape(batch, -1, height, width)
 
     def defocus_probability(self, features: torch.Tensor) -> torch.Tensor:
