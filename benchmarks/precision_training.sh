@@ -3,8 +3,10 @@
 # with a seed-noise reference: each network trains in fp32 and bf16 from seed 0, and
 # in fp32 from seed 1, all validated on the same degraded images (data.val_seed).
 # Short budgets (64² crops; ARKNet 400 x 16, XY-Deblur 200 x 8, EHNet 50 x 4 crops, one
-# validation photo), about 50 min on a quiet 2-core CPU. Then:
-#   python benchmarks/plot_training_curves.py runs/prec-train/xy-* --out docs/figures/precision-xy.png
+# validation photo for EHNet, two for XY-Deblur, four for ARKNet), about 30 min on a
+# quiet 2-core CPU; run nothing else meanwhile (two jobs on two cores slowed EHNet ~5x).
+# The comparison is the first stage's ("pretrain"); the second is one step only.
+# Draws OUT/<net>-curves.png (docs/figures/precision-<net>.png) and prints the scores.
 #   bash benchmarks/precision_training.sh [OUT]
 set -x
 O=${1:-runs/prec-train}; mkdir -p "$O"
@@ -27,5 +29,6 @@ for spec in "fp32 0" "bf16 0" "fp32 1"; do
   run "arknet-$1-s$2" configs/arknet_cpu.toml "$1" "$2" $ARK
 done
 for net in xy ehnet arknet; do
-  .venv/bin/python benchmarks/plot_training_curves.py "$O/$net"-* --out "$O/$net-curves.png"
+  .venv/bin/python benchmarks/plot_training_curves.py "$O/$net"-*/ --stage pretrain \
+    --out "$O/$net-curves.png"
 done
