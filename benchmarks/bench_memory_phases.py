@@ -3,8 +3,9 @@
 Samples the process's resident set every 20 ms while ``defocus.infer.deblur`` restores
 a smooth synthetic RGB photo of ``--width x --height`` with the default model, and
 reports the peak within each phase: the blur map, the radius bank and the global bank
-of ``prepare`` (a primed name is the rest of the enclosing phase after that step), the
-tiled fusion U-Net, and what follows. It shows where the 24-megapixel peak comes from.
+of ``prepare`` (``prepare`` itself: the rest of it, e.g. writing the hints), the
+tiled fusion U-Net, and the rest (``input``: reading the photo and assembling the
+output). It shows where the 24-megapixel peak comes from.
 
     python benchmarks/bench_memory_phases.py --width 6000 --height 4000
 """
@@ -54,7 +55,7 @@ class Phases:
             try:
                 return function(*args, **kwargs)
             finally:
-                self.name = outer + "'"
+                self.name = outer
 
         setattr(owner, attribute, wrapped)
 
