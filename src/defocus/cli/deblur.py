@@ -33,7 +33,6 @@ from defocus.cli.output import progress_bar
 from defocus.degrade.kernels import parse_psf, psf_file
 from defocus.errors import DefocusError
 from defocus.infer import resolve_device
-from defocus.infer.adapt import ADAPT_STEPS
 from defocus.io import (
     IMAGE_SUFFIXES,
     ImageInfo,
@@ -225,9 +224,8 @@ def build_restorer(args: argparse.Namespace) -> Restoration:
     """The restoration the options ask for: a network, or a classical method."""
     if uses_model(args):
         model_file = Path(args.model) if args.model and Path(args.model).is_file() else None
-        restore, reblur_file = model_restorer(args)
+        restore, reblur_file, steps = model_restorer(args)
         reads = [path for path in (model_file, reblur_file) if path is not None]
-        steps = (args.adapt_steps or ADAPT_STEPS) if args.adapt else 0
         return Restoration(restore, model_label(args), reads=reads, steps=steps)
     args.method = args.method or DEFAULT_METHOD
     device = resolve_device(args.device)

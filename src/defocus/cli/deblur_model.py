@@ -152,12 +152,13 @@ def adaptation(args: argparse.Namespace) -> Adaptation | None:
 
 def model_restorer(
     args: argparse.Namespace,
-) -> tuple[Callable[[torch.Tensor, Callable[[int], None]], torch.Tensor], Path | None]:
+) -> tuple[Callable[[torch.Tensor, Callable[[int], None]], torch.Tensor], Path | None, int]:
     """Load the network once; return ``restore(x, steps)`` running tiled :func:`deblur`.
 
     Returns:
-        The restorer (``steps`` is told the adaptation steps done, with ``--adapt``)
-        and the reblurring module's file when ``--reblur-module`` names one.
+        The restorer (``steps`` is told the adaptation steps done, with ``--adapt``),
+        the reblurring module's file when ``--reblur-module`` names one, and the
+        adaptation steps per photo (0 without ``--adapt``).
 
     Raises:
         DefocusError: If the model, device, tile or adaptation settings are unusable
@@ -183,7 +184,7 @@ def model_restorer(
 
     module = args.reblur_module
     reblur_file = Path(module) if module is not None and Path(module).is_file() else None
-    return restore, reblur_file
+    return restore, reblur_file, 0 if adapt is None else adapt.steps
 
 
 def model_label(args: argparse.Namespace) -> str:

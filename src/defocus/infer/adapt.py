@@ -216,14 +216,13 @@ def adapt_deblurrer(
                 height, width, adaptation.crop, adaptation.batch, model.multiple, generator
             )
             crops = torch.cat([source[..., t : t + crop_h, s : s + crop_w] for t, s in corners])
+            crops = crops.to(dtype)
             optimizer.zero_grad(set_to_none=True)
             with network_precision(half, source.device):
-                restored = local(crops.to(dtype)).to(dtype)
+                restored = local(crops).to(dtype)
                 loss = self_reblur_loss(reblur, restored, margin=margin)
                 if adaptation.anchor > 0:
-                    loss = loss + adaptation.anchor * anchor_term(
-                        model, crops.to(dtype), restored, margin
-                    )
+                    loss = loss + adaptation.anchor * anchor_term(model, crops, restored, margin)
             loss.backward()
             optimizer.step()
             if progress is not None:

@@ -11,9 +11,9 @@ class GroupedConv2d(nn.Conv2d):
 
     oneDNN has no fast bfloat16 kernel for grouped convolutions on CPU: on a CPU with
     AMX and AVX-512 BF16, forward + backward of a 48→144 channel, 48-group 3x3
-    convolution on 2x64² takes 22.9 ms in bfloat16 against 12.7 ms in float32 (4.6 ms
-    with channels-last), so an autocast training step of EHNet was slower than its
-    float32 step (``benchmarks/bench_train.py``). These layers do few FLOPs, so float32
+    convolution on 2x64² takes 22.9 ms in bfloat16 against 12.7 ms in float32, so an
+    autocast training step of EHNet was slower than its float32 step
+    (``benchmarks/bench_grouped_conv.py``). These layers do few FLOPs, so float32
     costs nothing elsewhere. Outside CPU autocast (float32, CUDA) it is an ordinary
     ``nn.Conv2d``; the parameters and state-dict keys are the same.
 
