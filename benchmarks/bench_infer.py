@@ -18,7 +18,7 @@ each).
 
 Usage::
 
-    python benchmarks/bench_infer.py                     # 6000x4000 photo, tile 512
+    python benchmarks/bench_infer.py                     # 6000x4000 photo, automatic tiles
     python benchmarks/bench_infer.py --model arknet      # random-weight ARKNet
     python benchmarks/bench_infer.py --width 2000 --height 1500 --json out.json
 """
@@ -41,7 +41,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from defocus.infer import deblur, tile_spans
-from defocus.infer.deblur import auto_tile
+from defocus.infer.deblur import AUTO_TILE, auto_tile
 from defocus.infer.fusion import fold_batchnorm
 from defocus.infer.loading import load_model
 from defocus.models import MODELS, create_model
@@ -161,13 +161,13 @@ def main() -> None:
     tile = auto_tile(args.height, args.width, args.tile)
     load_before = os.getloadavg()[0]
     mm_before = matmul_gflops()
-    flops_tile, tile_seconds = tile_flops_and_time(args.model, tile or 512)
-    flops_per_pixel = flops_tile / (tile or 512) ** 2
+    flops_tile, tile_seconds = tile_flops_and_time(args.model, tile or AUTO_TILE)
+    flops_per_pixel = flops_tile / (tile or AUTO_TILE) ** 2
     network = make_model(args.model)
     multiple, context = network.multiple, network.context
     big = run_child(args.model, args.width, args.height, args.tile, args.overlap)
     side = args.compare_side
-    tiled_small = run_child(args.model, side, side, 512, args.overlap)
+    tiled_small = run_child(args.model, side, side, AUTO_TILE, args.overlap)
     whole_small = run_child(args.model, side, side, 0, args.overlap)
     mm_after = matmul_gflops()
     load_after = os.getloadavg()[0]
@@ -206,7 +206,7 @@ def main() -> None:
         "tiled_over_whole_time": tiled_small["seconds"] / whole_small["seconds"],
         "tiled_over_whole_cpu_time": tiled_small["cpu_seconds"] / whole_small["cpu_seconds"],
         "tiled_over_whole_processed_pixels": processed_pixels(
-            side, side, 512, args.overlap, multiple, context
+            side, side, AUTO_TILE, args.overlap, multiple, context
         )
         / side**2,
         "tiled_over_whole_peak_rss": tiled_small["peak_rss_mb"] / whole_small["peak_rss_mb"],

@@ -104,9 +104,9 @@ def finetune_config(
     return dataclasses.replace(config, model=model, train=run, stages=[stage])
 
 
-def run_finetune(config: Config, out: Path) -> float:
-    """Train one fine-tune into ``out`` with one thread (resuming if interrupted)."""
-    _threads(1)
+def run_finetune(config: Config, out: Path, threads: int = 1) -> float:
+    """Train one fine-tune into ``out`` with ``threads`` threads (resuming if interrupted)."""
+    _threads(threads)
     if (out / "summary.json").exists():
         return wall_seconds(out)
     resume = (out / "finetune" / "checkpoints" / "latest").exists()

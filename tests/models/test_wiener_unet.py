@@ -11,6 +11,7 @@ from defocus.color import to_luma
 from defocus.degrade import blur, disk_kernel
 from defocus.io import read_image
 from defocus.models import create_model
+from defocus.models import wiener_bank as bank_module
 from defocus.models.wiener_bank import WienerBank, wiener_bank
 
 
@@ -25,6 +26,20 @@ def test_bank_equals_skimage_wiener_on_the_symmetric_extension(radius: float, ba
     actual = wiener_bank(y, psf[None, None], torch.tensor([[[balance]]], dtype=torch.float64))
     torch.testing.assert_close(actual[:, :1], y)  # channel 0: the input itself
     np.testing.assert_allclose(actual[0, 1].numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_bank_computed_in_slices_equals_skimage_and_the_unsliced_bank(monkeypatch):
+    rng = np.random.default_rng(1)
+    y = torch.from_numpy(rng.random((2, 1, 23, 31)))
+    psfs = stack_psfs([disk_kernel(1.5), disk_kernel(3.0)])[None]
+    balances = torch.tensor([[[1e-3, 1e-1], [1e-2, 1.0]]], dtype=torch.float64)
+    whole = wiener_bank(y, psfs, balances)
+    monkeypatch.setattr(bank_module, "CHUNK_ELEMENTS", 100)  # slices of 1-2 rows/columns
+    sliced = wiener_bank(y, psfs, balances, dtype=torch.float32)
+    torch.testing.assert_close(sliced, whole.float())
+    extended = symmetric_extension(y[1:])[0, 0].numpy()
+    expected = skimage_wiener(extended, disk_kernel(3.0).numpy(), 1.0, clip=False)[:23, :31]
+    np.testing.assert_allclose(sliced[1, 4].numpy(), expected, rtol=0, atol=1e-6)
 
 
 def test_bank_candidate_order_is_psf_major_and_per_image():

@@ -36,6 +36,14 @@ def test_eigenvalues_diagonalise_blur_with_half_sample_symmetric_borders(kernel)
     np.testing.assert_allclose(actual.numpy(), expected, atol=1e-12)
 
 
+def test_eigenvalues_of_a_column_slice_are_that_slice_of_all():
+    kernel = disk_kernel(2.0)[None].repeat(3, 1, 1)
+    whole = symmetric_eigenvalues(kernel, (11, 17))
+    torch.testing.assert_close(
+        symmetric_eigenvalues(kernel, (11, 17), slice(5, 12)), whole[..., 5:12]
+    )
+
+
 def test_large_transforms_run_in_slices_with_the_same_result(monkeypatch):
     x = torch.rand(1, 37, 53, dtype=torch.float64)
     whole = dct2(x)

@@ -96,7 +96,7 @@ def displacement_field(
             reaches = inside & (along.abs() <= 1.5 * s_p) & (across <= (ACROSS * s_p) ** 2)
             weight = w_p * torch.exp(-across / (2 * s_p**2)) * reaches
             d = displacement(along, s_p) * weight
-            target = ((image * height + y.clamp(0, height - 1)) * width + x.clamp(0, width - 1))
+            target = (image * height + y.clamp(0, height - 1)) * width + x.clamp(0, width - 1)
             sums = sums.index_add(1, target, torch.stack([d * nx_p, d * ny_p, weight]))
     numerator = sums[:2].reshape(2, batch, height, width).transpose(0, 1)
     denominator = sums[2].reshape(batch, 1, height, width)

@@ -47,8 +47,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--tile",
         type=int,
         metavar="N",
-        help="tile side in pixels (default: whole image up to 1 megapixel, 512 beyond; "
-        "0 = never tile)",
+        help=f"tile side in pixels (default: whole image up to 1 megapixel, {AUTO_TILE} "
+        "beyond; 0 = never tile)",
     )
     group.add_argument(
         "--overlap", type=int, default=32, metavar="N", help="tile overlap (default 32)"

@@ -240,9 +240,7 @@ class RealisticDefocusDataset(Dataset):
         rng = item_rng(self.seed, epoch, index)
         background = self._region(rng, index)
         texture = self._region(rng, int(rng.integers(0, len(self))))
-        blurry, sharp, radius = render_realistic(
-            background, texture, rng, self.config, self.margin
-        )
+        blurry, sharp, radius = render_realistic(background, texture, rng, self.config, self.margin)
         if self.luma:
             blurry, sharp = to_luma(blurry[None])[0], to_luma(sharp[None])[0]
         return blurry, sharp, radius

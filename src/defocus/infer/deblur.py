@@ -24,6 +24,7 @@ from defocus.models.protocol import (  # noqa: F401 (DEFAULT_MULTIPLE: re-export
     TwoStageDeblurrer,
     as_deblurrer,
 )
+from defocus.runtime.memory import release_free_memory
 from defocus.runtime.precision import Precision, autocast_dtype, network_precision
 from defocus.runtime.tiling import tiled_apply
 
@@ -31,7 +32,7 @@ ImageLike = TypeVar("ImageLike", np.ndarray, Image.Image, torch.Tensor)
 Tune = Callable[[Deblurrer, torch.Tensor], Deblurrer]
 """``tune(model, source) -> model``: test-time adaptation on what the tiled stage reads."""
 
-AUTO_TILE = 512
+AUTO_TILE = 384
 """Tile side used when ``tile=None`` and the image has more than :data:`AUTO_TILE_PIXELS`."""
 AUTO_TILE_PIXELS = 1024 * 1024
 """Largest image (in pixels) that ``tile=None`` processes whole."""
@@ -137,6 +138,7 @@ def restore_two_stage(
     dtype = next(model.parameters()).dtype
     x = image.to(device=device, dtype=dtype)
     features = model.prepare(model_input(model, x), dtype=None if tile is None else torch.float16)
+    release_free_memory()  # the global stage's freed temporaries, before the tiles
     if tune is not None:
         model = tune(model, features)
 

@@ -14,6 +14,7 @@ from defocus.models.padding import run_padded
 from defocus.models.protocol import MODELS, TwoStageDeblurrer
 from defocus.models.wiener_bank import WienerBank, wiener_bank
 from defocus.models.wiener_unet import HALF, FusionUNet, fuse_candidates, per_channel
+from defocus.runtime.memory import release_free_memory
 
 HINTS = 2
 """Feature channels after the candidates: the radius map (``log(1 + r) / log(1 + r_max)``)
@@ -153,6 +154,13 @@ class VaryingWienerUNet(TwoStageDeblurrer):
                 channels,
             )
             features = y.new_empty((len(y), self.images + HINTS, height, width), dtype=dtype)
+            # the hints first (the banks write other slots), hint by hint into each
+            # channel's slots: no full-size stacked copy, and freed before the banks run
+            slots = features.view(batch, channels, -1, height, width)
+            slots[:, :, self.images] = scaled
+            slots[:, :, self.images + 1] = probability
+            del scaled, probability, slots
+            release_free_memory()  # the blur map's freed temporaries
             first = self.global_bank.candidates  # the bank writes the input first, then
             # its candidates: let it overwrite the last global channel, filled next
             wiener_bank(
@@ -162,11 +170,8 @@ class VaryingWienerUNet(TwoStageDeblurrer):
                 features.dtype,
                 features[:, first : self.images],
             )
+            release_free_memory()
             self.global_bank(y, blur, features.dtype, features[:, : first + 1])
-            # written hint by hint into each channel's slots: no full-size stacked copy
-            slots = features.view(batch, channels, -1, height, width)
-            slots[:, :, self.images] = scaled
-            slots[:, :, self.images + 1] = probability
         return features.reshape(batch, -1, height, width)
 
     def defocus_probability(self, features: torch.Tensor) -> torch.Tensor:

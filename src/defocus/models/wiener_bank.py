@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from defocus.classical.blind import DISK_RADII, BlurEstimate, disk_bank
 from defocus.classical.wiener import LAPLACIAN, wiener_hunt_filter
-from defocus.operators.blur import BlurOperator
-from defocus.operators.dct import dct2, idct2, symmetric_eigenvalues
+from defocus.operators.dct import CHUNK_ELEMENTS, dct2, idct, symmetric_eigenvalues
 
 
 def wiener_bank(
@@ -28,7 +27,8 @@ def wiener_bank(
     ``k``, ``Δ`` those of the 5-point Laplacian and ``μ_kl`` the balance. This equals FFT
     Wiener deconvolution of the ``(2H, 2W)`` symmetric extension (scikit-image's
     ``wiener`` on it, tested) at a quarter of the size. Candidates are computed one at a
-    time into the result, so memory stays at one result plus one spectrum.
+    time into the result, in slices (see :func:`_deconvolve_into`), so memory stays at
+    the result plus two full-size arrays.
 
     Args:
         y: Blurry single-channel images.
@@ -52,28 +52,57 @@ def wiener_bank(
     if out is None:
         count = 1 + psfs.shape[1] * balances.shape[-1]
         out = y.new_empty((batch, count, height, width), dtype=dtype)
-    # lazy: one candidate in memory at a time (slice assignment keeps autograd working)
-    for channel, piece in enumerate(_candidates(y, psfs, balances)):
-        out[:, channel] = piece
+    out[:, 0] = y[:, 0]
+    spectrum = dct2(y[:, 0])
+    laplacian = torch.tensor(LAPLACIAN, dtype=y.dtype, device=y.device)
+    levels = balances.shape[-1]
+    for k in range(psfs.shape[1]):
+        for level in range(levels):
+            _deconvolve_into(
+                out[:, 1 + k * levels + level],
+                spectrum,
+                psfs[:, k].to(y.dtype),
+                balances[:, k, level].to(y.dtype),
+                laplacian,
+            )
     return out
 
 
-def _candidates(
-    y: torch.Tensor, psfs: torch.Tensor, balances: torch.Tensor
-) -> Iterator[torch.Tensor]:
-    """``y`` then each Wiener candidate of :func:`wiener_bank`, computed on demand."""
-    size = (y.shape[-2], y.shape[-1])
-    spectrum = dct2(y[:, 0])
-    laplacian = torch.tensor(LAPLACIAN, dtype=y.dtype, device=y.device)
-    penalty = symmetric_eigenvalues(laplacian, size).square()
-    yield y[:, 0]
-    for k in range(psfs.shape[1]):
-        blur = BlurOperator(psfs[:, k, None].to(y.dtype), "symmetric", "dct")
-        eigen = blur.dct_eigenvalues(size)[:, 0]  # (N|1, H, W)
-        power = eigen.square()
-        for level in range(balances.shape[-1]):
-            lam = balances[:, k, level].to(y.dtype)[:, None, None]
-            yield idct2(spectrum * wiener_hunt_filter(eigen, power, lam, penalty))
+def _deconvolve_into(
+    target: torch.Tensor,
+    spectrum: torch.Tensor,
+    psf: torch.Tensor,
+    balance: torch.Tensor,
+    laplacian: torch.Tensor,
+) -> None:
+    """Write one Wiener–Hunt candidate of :func:`wiener_bank` into ``target``.
+
+    The filter is built and applied in slices of frequency columns, each inverted along
+    the rows into one full-size buffer, which is then inverted along the columns in
+    slices of rows written straight into ``target``: besides the spectrum, one
+    full-size array in ``spectrum``'s type and slices of :data:`CHUNK_ELEMENTS`
+    (in place of the eigenvalues, their square, the penalty, the filter and the
+    inverse transform's full-size passes).
+
+    Shape:
+        ``target (N, H, W)``, ``spectrum (N, H, W)``, ``psf (N or 1, S, S)``,
+        ``balance (N or 1,)``, ``laplacian (3, 3)``.
+    """
+    count, height, width = spectrum.shape
+    size = (height, width)
+    rows = torch.empty_like(spectrum)
+    lam = balance[:, None, None]
+    step = max(1, CHUNK_ELEMENTS // (count * height))
+    for start in range(0, width, step):
+        columns = slice(start, min(start + step, width))
+        eigen = symmetric_eigenvalues(psf, size, columns)
+        penalty = symmetric_eigenvalues(laplacian, size, columns).square()
+        filtered = spectrum[..., columns] * wiener_hunt_filter(eigen, eigen.square(), lam, penalty)
+        rows[..., columns] = idct(filtered, dim=-2)
+    step = max(1, CHUNK_ELEMENTS // (count * width))
+    for start in range(0, height, step):
+        band = slice(start, min(start + step, height))
+        target[:, band] = idct(rows[:, band], dim=-1)
 
 
 class WienerBank(nn.Module):

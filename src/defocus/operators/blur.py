@@ -219,8 +219,14 @@ class BlurOperator:
         out = torch.empty_like(x)
         for start in range(0, height, rows_per_band):
             stop = min(height, start + rows_per_band)
-            band = extend(rows_through(x, start - top, stop + bottom, self.boundary),
-                          0, 0, left, right, self.boundary)
+            band = extend(
+                rows_through(x, start - top, stop + bottom, self.boundary),
+                0,
+                0,
+                left,
+                right,
+                self.boundary,
+            )
             out[..., start:stop, :] = self._valid(band, self.psf, method)
         return out
 

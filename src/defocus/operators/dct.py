@@ -94,7 +94,9 @@ def idct2(c: torch.Tensor) -> torch.Tensor:
     return _chunked(idct, _chunked(idct, c, -2), -1)
 
 
-def symmetric_eigenvalues(kernel: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def symmetric_eigenvalues(
+    kernel: torch.Tensor, size: tuple[int, int], columns: slice | None = None
+) -> torch.Tensor:
     """DCT-II eigenvalues of the blur by centred kernels symmetric in each axis.
 
     ``λ[k, l] = Σ_m Σ_n h[m, n] cos(π k m / H) cos(π l n / W)`` with ``m, n`` the tap
@@ -103,16 +105,19 @@ def symmetric_eigenvalues(kernel: torch.Tensor, size: tuple[int, int]) -> torch.
     Args:
         kernel: Odd-sized kernels, symmetric about their centre row and column.
         size: ``(H, W)`` of the images.
+        columns: Only these frequency columns ``l`` (a step-1 slice), e.g. to filter a
+            large spectrum in column slices without a full-size eigenvalue array.
 
     Shape:
-        ``(..., h, w) -> (..., H, W)``.
+        ``(..., h, w) -> (..., H, W)`` (``W`` the length of ``columns`` when given).
     """
     height, width = size
     h, w = kernel.shape[-2:]
 
-    def cosines(length: int, taps: int) -> torch.Tensor:
-        k = torch.arange(length, dtype=kernel.dtype, device=kernel.device)
+    def cosines(length: int, taps: int, rows: slice) -> torch.Tensor:
+        k = torch.arange(length, dtype=kernel.dtype, device=kernel.device)[rows]
         m = torch.arange(taps, dtype=kernel.dtype, device=kernel.device) - taps // 2
         return torch.cos(math.pi * k[:, None] * m[None, :] / length)
 
-    return cosines(height, h) @ kernel @ cosines(width, w).T
+    everything = slice(None)
+    return cosines(height, h, everything) @ kernel @ cosines(width, w, columns or everything).T
