@@ -15,6 +15,8 @@ from defocus.infer.deblur import (
     DEFAULT_MULTIPLE,
     auto_tile,
     resolve_device,
+    restore_two_stage,
+    split_colour,
 )
 from defocus.io import read_image
 from defocus.models import create_model
@@ -340,3 +342,22 @@ def test_deblur_reads_named_weights_once(tmp_path, monkeypatch):
     save_file(state, str(path), metadata={**metadata, "note": "retrained"})
     deblur(image, path, device="cpu")  # the file changed: read again
     assert len(reads) == 2
+
+
+@pytest.mark.parametrize(("compact", "atol"), [(False, 1e-6), (True, 1e-3)])
+def test_a_luma_model_keeps_the_chroma_and_recolours_its_luma_exactly(compact, atol):
+    model = create_model("wiener-unet").eval()
+    rgb = torch.rand(1, 3, 12, 10)
+    inputs, recolour = split_colour(model, rgb, compact)
+    assert inputs.shape == (1, 1, 12, 10)
+    torch.testing.assert_close(
+        recolour(inputs[..., 3:9, :], slice(3, 9)), rgb[..., 3:9, :], atol=atol, rtol=0
+    )
+
+
+def test_the_two_stage_path_takes_the_image_out_of_its_list():
+    model = create_model("wiener-unet").eval()
+    held = [torch.from_numpy(blurred_photo_uint8()[:64, :64]).permute(2, 0, 1)[None] / 255.0]
+    with torch.inference_mode():
+        out = restore_two_stage(model, held, torch.device("cpu"), 32, 8, 1)
+    assert held == [] and out.shape == (1, 3, 64, 64)

@@ -31,6 +31,8 @@ from defocus.runtime.tiling import tiled_apply
 ImageLike = TypeVar("ImageLike", np.ndarray, Image.Image, torch.Tensor)
 Tune = Callable[[Deblurrer, torch.Tensor], Deblurrer]
 """``tune(model, source) -> model``: test-time adaptation on what the tiled stage reads."""
+Recolour = Callable[[torch.Tensor, slice], torch.Tensor]
+"""``recolour(out, rows)``: the rows ``rows`` of a model's output in the image's colours."""
 
 AUTO_TILE = 384
 """Tile side used when ``tile=None`` and the image has more than :data:`AUTO_TILE_PIXELS`."""
@@ -113,9 +115,38 @@ def colour_restorer(
     return restore
 
 
+def split_colour(model: Deblurrer, x: torch.Tensor, compact: bool) -> tuple[torch.Tensor, Recolour]:
+    """What ``model`` sees of images ``x``, and how to turn its output back into ``x``'s colours.
+
+    For a luma model on RGB images only the chroma is kept (as float16 when
+    ``compact``: about 2e-4 of rounding, a third of the RGB image's memory), so the
+    caller can release ``x`` itself; otherwise as :func:`model_input` and
+    :func:`model_output`.
+
+    Shape:
+        ``x (N, c, H, W) -> (N, C, H, W)``; ``recolour(out (N, C, h, W), rows)`` ->
+        ``(N, c, h, W)`` for the ``h`` rows ``rows``.
+    """
+    if model.in_channels == 1 and x.shape[1] == 3:
+        ycc = rgb_to_ycbcr(x)
+        inputs = ycc[:, :1].clone()  # copies: views would keep all of ``ycc`` alive
+        chroma = ycc[:, 1:].to(torch.float16) if compact else ycc[:, 1:].clone()
+        del ycc
+
+        def recolour(out: torch.Tensor, rows: slice) -> torch.Tensor:
+            return ycbcr_to_rgb(torch.cat([out, chroma[..., rows, :].to(out.dtype)], dim=1))
+
+        return inputs, recolour
+
+    def keep(out: torch.Tensor, rows: slice) -> torch.Tensor:
+        return model_output(model, out, x[..., rows, :])
+
+    return model_input(model, x), keep
+
+
 def restore_two_stage(
     model: TwoStageDeblurrer,
-    image: torch.Tensor,
+    images: list[torch.Tensor],
     device: torch.device,
     tile: int | None,
     overlap: int,
@@ -128,16 +159,25 @@ def restore_two_stage(
     ``prepare`` runs once on the whole image (e.g. WienerUNet's blur estimate and
     Wiener deconvolutions, which are global); only ``fuse`` is tiled, each tile reading
     ``model.context`` extra pixels of features around it. With tiles the features are
-    stored as float16 (half the memory; about 1e-4 of rounding). ``fuse`` runs under
-    autocast to ``half`` when given; ``prepare`` always in full precision. With
-    ``tune``, ``fuse`` is that of ``tune(model, features)`` (test-time adaptation).
+    stored as float16 (half the memory; about 1e-4 of rounding), and so is a luma
+    model's chroma (:func:`split_colour`). ``fuse`` runs under autocast to ``half``
+    when given; ``prepare`` always in full precision. With ``tune``, ``fuse`` is that
+    of ``tune(model, features)`` (test-time adaptation).
+
+    ``images`` is a one-element list holding the image. The image is taken out of it
+    (the list is left empty), so that the caller need hold no reference and a luma
+    model's RGB image is freed while the features exist.
 
     Shape:
-        ``image (1, c, H, W) -> (1, c, H, W)`` float32 on ``image``'s device.
+        ``images[0] (1, c, H, W) -> (1, c, H, W)`` float32 on ``images[0]``'s device.
     """
+    image = images.pop()
+    shape, home = image.shape, image.device
     dtype = next(model.parameters()).dtype
-    x = image.to(device=device, dtype=dtype)
-    features = model.prepare(model_input(model, x), dtype=None if tile is None else torch.float16)
+    inputs, recolour = split_colour(model, image.to(device=device, dtype=dtype), tile is not None)
+    del image
+    features = model.prepare(inputs, dtype=None if tile is None else torch.float16)
+    del inputs
     release_free_memory()  # the global stage's freed temporaries, before the tiles
     if tune is not None:
         model = tune(model, features)
@@ -148,10 +188,10 @@ def restore_two_stage(
 
     out = tiled_apply(fuse, features, tile, overlap, model.multiple, batch_size, model.context)
     del features
-    restored = torch.empty(image.shape, dtype=torch.float32, device=image.device)
-    for top in range(0, x.shape[-2], OUTPUT_BAND):  # colour in bands: bounded temporaries
+    restored = torch.empty(shape, dtype=torch.float32, device=home)
+    for top in range(0, shape[-2], OUTPUT_BAND):  # colour in bands: bounded temporaries
         rows = slice(top, top + OUTPUT_BAND)
-        restored[..., rows, :] = model_output(model, out[..., rows, :], x[..., rows, :])
+        restored[..., rows, :] = recolour(out[..., rows, :], rows)
     return restored
 
 
@@ -227,14 +267,18 @@ def deblur(
             return adapt_deblurrer(net, reblur, source, adapt, half, progress)
 
     restored = []
+    pieces = list(colour.split(1))
+    del colour  # held by ``pieces`` only: the two-stage path frees each as it goes
     # adaptation needs tensors autograd can save: no_grad instead of inference mode
     with torch.inference_mode() if tune is None else torch.no_grad():
-        for one in colour.split(1):
+        while pieces:
             if two_stage:
+                held = [pieces.pop(0)]
                 restored.append(
-                    restore_two_stage(network, one, target, side, overlap, batch_size, half, tune)
+                    restore_two_stage(network, held, target, side, overlap, batch_size, half, tune)
                 )
             else:
+                one = pieces.pop(0)
                 net = network
                 if tune is not None:
                     dtype = next(network.parameters()).dtype
@@ -243,5 +287,5 @@ def deblur(
                 restored.append(
                     tiled_apply(restore, one, side, overlap, network.multiple, batch_size)
                 )
-    del colour  # large images: free the input copy before building the output
+                del one  # large images: free the input copy before building the output
     return repack(restored[0] if len(restored) == 1 else torch.cat(restored))
