@@ -50,8 +50,9 @@ from mmsp_beta_sweep import best_weights, finetune_config, run_finetune, stage1,
 
 PROTOCOLS = ("defocus", "depth", "lens")
 METRICS = ("psnr", "ssim", "lpips", "q", "j", "omega")
-BETAS = (0.01, 0.1)
-"""β candidates: the EUSIPCO paper's two values (XY-Deblur 0.01; ARKNet, EHNet 0.1)."""
+BETAS = (0.01, 0.05, 0.1)
+"""β candidates: the EUSIPCO paper's two values (XY-Deblur 0.01; ARKNet, EHNet 0.1) and
+the MMSP sweep's 0.05 between them."""
 PSNR_TOLERANCE = 0.5
 """β selection: the largest β whose validation PSNR is at most this far below the control's."""
 FINETUNE_LR = 1e-4
