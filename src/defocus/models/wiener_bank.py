@@ -57,14 +57,10 @@ def wiener_bank(
     laplacian = torch.tensor(LAPLACIAN, dtype=y.dtype, device=y.device)
     levels = balances.shape[-1]
     for k in range(psfs.shape[1]):
+        psf = psfs[:, k].to(y.dtype)
         for level in range(levels):
-            _deconvolve_into(
-                out[:, 1 + k * levels + level],
-                spectrum,
-                psfs[:, k].to(y.dtype),
-                balances[:, k, level].to(y.dtype),
-                laplacian,
-            )
+            target = out[:, 1 + k * levels + level]
+            _deconvolve_into(target, spectrum, psf, balances[:, k, level].to(y.dtype), laplacian)
     return out
 
 
@@ -90,7 +86,7 @@ def _deconvolve_into(
     """
     count, height, width = spectrum.shape
     size = (height, width)
-    rows = torch.empty_like(spectrum)
+    rows = torch.empty_like(spectrum)  # per candidate: autograd saves the last one's slices
     lam = balance[:, None, None]
     step = max(1, CHUNK_ELEMENTS // (count * height))
     for start in range(0, width, step):
