@@ -21,21 +21,22 @@ def _constant_maps(model, radius: float, probability: float):
     return model
 
 
-def test_features_are_input_global_bank_radius_bank_then_hints():
+def test_features_are_input_global_bank_radius_bank_hints_then_coarse_correction():
     model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), 3.0, 0.5)
     y = torch.rand(2, 1, 24, 20)
     features = model.prepare(y)
     assert model.images == 1 + 3 + 2 * 2
-    assert features.shape == (2, model.images + 2, 24, 20)
+    assert features.shape == (2, model.images + 3, 24, 20)
     torch.testing.assert_close(features[:, :1], y)
     psfs = disk_bank((1.5, 3.0))[None]
     balances = torch.tensor([[[3e-3, 3e-2], [3e-3, 3e-2]]])
     expected = wiener_bank(y, psfs, balances)[:, 1:]
     torch.testing.assert_close(features[:, 4 : model.images], expected, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(
-        features[:, -2], torch.full_like(y[:, 0], math.log1p(3) / math.log1p(3))
+        features[:, -3], torch.full_like(y[:, 0], math.log1p(3) / math.log1p(3))
     )
-    torch.testing.assert_close(features[:, -1], torch.full_like(y[:, 0], 0.5))
+    torch.testing.assert_close(features[:, -2], torch.full_like(y[:, 0], 0.5))
+    assert not features[:, -1].any()  # too small for a coarse pass
     # the probability hint is read back from (crops of) the features
     probability = model.defocus_probability(features[..., 3:11, 2:9])
     torch.testing.assert_close(probability, torch.full((2, 1, 8, 7), 0.5))
@@ -89,3 +90,65 @@ def test_large_images_get_their_blur_map_from_a_smaller_copy(monkeypatch):
     assert seen == [(1, 1, 8, 5)]  # 600 pixels: a quarter of each side
     assert radius.shape == probability.shape == (1, 1, 30, 20)
     torch.testing.assert_close(radius, torch.full_like(radius, 8.0))  # 2 px at 1/4 size
+
+
+def _large_blur(dead_leaves, radius: float) -> torch.Tensor:
+    from defocus.color import to_luma
+    from defocus.degrade import blur, disk_kernel
+
+    return blur(to_luma(dead_leaves(256, 224)), disk_kernel(radius), "reflect-101").float()
+
+
+def test_coarse_change_is_the_model_s_own_change_at_a_quarter_size(dead_leaves):
+    from defocus.runtime.precision import autocast_dtype, network_precision
+
+    model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), 20.0, 1.0)
+    y = _large_blur(dead_leaves, 16.0)
+    with torch.no_grad():
+        change = model.coarse_change(y)
+        low = torch.nn.functional.avg_pool2d(y, 4)
+        with network_precision(autocast_dtype("auto", y.device), y.device):
+            expected = model.fuse(model.prepare(low)).float() - low
+        features = model.prepare(y)
+    assert change is not None
+    torch.testing.assert_close(change, expected)
+    assert float(change.abs().max()) > 0.01
+    # stored up-sampled as the features' last channel
+    whole = torch.nn.functional.interpolate(
+        change, scale_factor=4, mode="bicubic", align_corners=False
+    )
+    torch.testing.assert_close(features[:, -1:], whole)
+
+
+@pytest.mark.parametrize("size", [(8, 5), (70, 33), (129, 64)])
+def test_upsample_into_equals_one_interpolate(size):
+    import defocus.models.varying_unet as module
+
+    low = torch.rand(2, 1, *size, dtype=torch.float64)
+    whole = torch.nn.functional.interpolate(low, scale_factor=4, mode="bicubic")
+    out = torch.empty(2, 1, size[0] * 4 - 3, size[1] * 4 - 1, dtype=torch.float64)
+    module.upsample_into(out, low, 4)
+    torch.testing.assert_close(out, whole[..., : out.shape[-2], : out.shape[-1]])
+
+
+def test_coarse_pass_is_skipped_without_large_blur_and_on_small_images(dead_leaves):
+    model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), 20.0, 1.0)
+    assert model.coarse_change(_large_blur(dead_leaves, 2.0)) is None  # GCV: small
+    assert model.coarse_change(_large_blur(dead_leaves, 16.0)[..., :180, :]) is None
+
+
+@pytest.mark.parametrize("radius", [3.0, 10.5, 20.0])
+def test_fuse_adds_the_coarse_correction_where_the_radius_is_large(dead_leaves, radius):
+    import defocus.models.varying_unet as module
+
+    model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), radius, 1.0)
+    y = _large_blur(dead_leaves, 16.0)
+    with torch.no_grad():
+        features = model.prepare(y)
+        out = model.fuse(features)
+        plain = features.clone()
+        plain[:, -1] = 0
+        base = model.fuse(plain)
+    low, high = module.COARSE_RADII
+    weight = min(max((radius - low) / (high - low), 0.0), 1.0)
+    torch.testing.assert_close(out, base + weight * features[:, -1:], rtol=1e-4, atol=1e-5)

@@ -15,6 +15,7 @@ from defocus.models.protocol import MODELS, TwoStageDeblurrer
 from defocus.models.wiener_bank import WienerBank, wiener_bank
 from defocus.models.wiener_unet import HALF, FusionUNet, fuse_candidates, per_channel
 from defocus.runtime.memory import release_free_memory
+from defocus.runtime.precision import autocast_dtype, network_precision
 
 HINTS = 2
 """Feature channels after the candidates: the radius map (``log(1 + r) / log(1 + r_max)``)
@@ -28,6 +29,45 @@ MAP_MAX_PIXELS = 6_000_000
 """Largest image on which the blur map is estimated at full resolution; larger ones are
 estimated at 1/2, 1/4, ... of their size (area-averaged), the radius scaled back up, so
 the estimator's memory stays bounded (a 24 MP photo's map is made at 6 MP)."""
+COARSE_FACTOR = 4
+"""Down-sampling of the coarse pass: blur of radius ``r`` is restored there as ``r / 4``."""
+COARSE_RADII = (9.0, 12.0)
+"""Estimated radius (pixels) over which the output goes from the full-resolution
+restoration (below the first) to the coarse pass's (above the second). The blur-map
+estimator reads radii up to about 12 px at full resolution and saturates there
+(``docs/default-model.md``, large blur), so "at least 12" is what it can tell apart."""
+COARSE_MIN_SIDE = 48
+"""Shortest side (pixels, after down-sampling) on which the coarse pass runs; on smaller
+images the regions of large blur are left as they are."""
+
+
+UPSAMPLE_BAND = 64
+"""Coarse rows up-sampled at a time by :func:`upsample_into` (bounded temporaries)."""
+
+
+def upsample_into(out: torch.Tensor, low: torch.Tensor, factor: int) -> None:
+    """Write ``low`` up-sampled ``factor`` times (bicubic, ``align_corners=False``) into ``out``.
+
+    Band by band of :data:`UPSAMPLE_BAND` rows with 2 rows of margin (bicubic reads
+    2 rows either side), so the result equals one whole-image ``interpolate`` while no
+    full-size float32 copy exists; rows and columns beyond ``out``'s are dropped.
+
+    Shape:
+        ``low (N, 1, h, w)``, ``out (N, 1, H, W)`` with ``H <= h · factor``,
+        ``W <= w · factor``.
+    """
+    height, width = out.shape[-2:]
+    for top in range(0, low.shape[-2], UPSAMPLE_BAND):
+        start, stop = max(top - 2, 0), min(top + UPSAMPLE_BAND + 2, low.shape[-2])
+        band = F.interpolate(
+            low[..., start:stop, :], scale_factor=factor, mode="bicubic", align_corners=False
+        )
+        rows = slice((top - start) * factor, (min(top + UPSAMPLE_BAND, stop) - start) * factor)
+        first = top * factor
+        if first >= height:
+            break
+        band = band[..., rows, :width]
+        out[..., first : first + band.shape[-2], :] = band[..., : height - first, :]
 
 
 @MODELS.register("varying-wiener-unet")
@@ -95,6 +135,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         self.local_candidates = len(local_radii) * len(local_balances)
         self.images = 1 + self.global_bank.candidates + self.local_candidates
         self.fusion = FusionUNet(self.images + HINTS, self.images + 1, widths)
+        self.feature_channels = self.images + HINTS + 1  # the coarse pass's correction last
 
     def blur_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The estimated blur radius ``r`` and defocus probability ``p`` of every pixel.
@@ -123,6 +164,45 @@ class VaryingWienerUNet(TwoStageDeblurrer):
                 )
         return radius, probability
 
+    def coarse_change(self, x: torch.Tensor) -> torch.Tensor | None:
+        """What this model changes in ``x`` at :data:`COARSE_FACTOR` x less resolution.
+
+        ``x`` is area-averaged by :data:`COARSE_FACTOR` (after a reflecting pad to a
+        multiple of it) and restored whole by this model (itself with its own coarse
+        pass when large enough, so blur up to about ``12 · 4^k`` px is reached): large
+        blur shrinks by the factor into the range the fusion U-Net restores well, and
+        the noise by as much. The change is weighted by how large the down-sampled
+        image's GCV disk estimate is (0 below ``COARSE_RADII[0] / 4`` px, 1 above
+        ``COARSE_RADII[1] / 4``): a flat or sharp photo, where the blur map reads any
+        radius, gets no coarse change however large its map says the blur is.
+
+        Returns:
+            The change at the coarse size, or ``None`` when the down-sampled image would
+            be smaller than :data:`COARSE_MIN_SIDE` or has no large blur.
+
+        Shape:
+            ``(B, C, H, W) -> (B · C, 1, ⌈H / 4⌉, ⌈W / 4⌉)`` float32.
+        """
+        batch, channels, height, width = x.shape
+        if min(height, width) // COARSE_FACTOR < COARSE_MIN_SIDE:
+            return None
+        pad_h, pad_w = (-height) % COARSE_FACTOR, (-width) % COARSE_FACTOR
+        with torch.no_grad():
+            padded = F.pad(x.float(), (0, pad_w, 0, pad_h), mode="reflect")
+            low = F.avg_pool2d(padded, COARSE_FACTOR)
+            del padded
+            ramp_from, ramp_to = (r / COARSE_FACTOR for r in COARSE_RADII)
+            radius = estimate_disk_blur(low, self.radii).radius
+            gate = ((radius - ramp_from) / (ramp_to - ramp_from)).clamp(0, 1)
+            if not bool(gate.any()):
+                return None
+            features = self.prepare(low)
+            with network_precision(autocast_dtype("auto", x.device), x.device):
+                change = self.fuse(features).float() - low
+            del features, low
+        change = change * gate[:, None, None, None]
+        return change.reshape(batch * channels, 1, *change.shape[-2:])
+
     def prepare(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The whole-image stage: blur map, global estimate and all candidates (no parameters).
 
@@ -131,14 +211,16 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             dtype: Storage type of the result (``torch.float16`` for large images).
 
         Returns:
-            Per image and channel ``c``, ``F = images + 2`` channels from ``c · F``: the
+            Per image and channel ``c``, ``F = images + 3`` channels from ``c · F``: the
             channel itself, its global candidates, the radius bank's (radius-major),
-            then the two hints.
+            the two hints, then the coarse pass's change (:meth:`coarse_change`
+            up-sampled; zero where it does not run).
 
         Shape:
             ``(B, C, H, W) -> (B, C · F, H, W)``.
         """
         batch, channels, height, width = x.shape
+        change = self.coarse_change(x)  # first: its memory is free again below
         radius, probability = self.blur_maps(x)
         storage = dtype or radius.dtype
         with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
@@ -153,13 +235,17 @@ class VaryingWienerUNet(TwoStageDeblurrer):
                 batch,
                 channels,
             )
-            features = y.new_empty((len(y), self.images + HINTS, height, width), dtype=dtype)
+            features = y.new_empty((len(y), self.feature_channels, height, width), dtype=dtype)
             # the hints first (the banks write other slots), hint by hint into each
             # channel's slots: no full-size stacked copy, and freed before the banks run
             slots = features.view(batch, channels, -1, height, width)
             slots[:, :, self.images] = scaled
             slots[:, :, self.images + 1] = probability
-            del scaled, probability, slots
+            if change is None:
+                features[:, -1] = 0
+            else:
+                upsample_into(features[:, -1:], change, COARSE_FACTOR)
+            del scaled, probability, slots, change
             release_free_memory()  # the blur map's freed temporaries
             first = self.global_bank.candidates  # the bank writes the input first, then
             # its candidates: let it overwrite the last global channel, filled next
@@ -181,21 +267,29 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             ``(B, C · F, h, w) -> (B, 1, h, w)`` float32.
         """
         batch, _, height, width = features.shape
-        slots = features.view(batch, -1, self.images + HINTS, height, width)
+        slots = features.view(batch, -1, self.feature_channels, height, width)
         return slots[:, 0, self.images + 1 : self.images + 2].float()
 
     def fuse(self, features: torch.Tensor) -> torch.Tensor:
         """The local stage: the U-Net's per-pixel mixture of :meth:`prepare`'s candidates.
+
+        Where the estimated radius exceeds :data:`COARSE_RADII` the result crosses over
+        (linearly in the radius) to the input plus the coarse pass's correction.
 
         Shape:
             ``(B, C · F, H, W) -> (B, C, H, W)`` in the parameters' dtype.
         """
         batch, _, height, width = features.shape
         dtype = next(self.parameters()).dtype
-        items = features.reshape(-1, self.images + HINTS, height, width).to(dtype)
+        items = features.reshape(-1, self.feature_channels, height, width).to(dtype)
+        hints = items[:, self.images : self.images + HINTS]
         restored = run_padded(
             lambda t: fuse_candidates(self.fusion, t[:, : self.images], t[:, self.images :]),
-            items,
+            items[:, : self.images + HINTS],
             self.multiple,
         )
+        radius = torch.expm1(hints[:, :1].float() * math.log1p(max(self.local_radii)))
+        low, high = COARSE_RADII
+        weight = ((radius - low) / (high - low)).clamp(0, 1).to(restored.dtype)
+        restored = restored + weight * items[:, -1:].to(restored.dtype)
         return restored.reshape(batch, -1, height, width)
