@@ -21,6 +21,7 @@ Usage::
     python benchmarks/bench_infer.py                     # 6000x4000 photo, automatic tiles
     python benchmarks/bench_infer.py --model arknet      # random-weight ARKNet
     python benchmarks/bench_infer.py --width 2000 --height 1500 --json out.json
+    python benchmarks/bench_infer.py --photo blurred.png   # e.g. large blur: coarse pass on
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ def make_model(spec: str) -> torch.nn.Module:
     return load_model(spec)
 
 
-def make_photo(width: int, height: int) -> tuple[np.ndarray, str]:
-    """An RGB uint8 photo of the requested size: a Kodak image upscaled, else noise."""
-    files = sorted(PHOTO.glob("*.png"))
+def make_photo(width: int, height: int, path: Path | None = None) -> tuple[np.ndarray, str]:
+    """An RGB uint8 photo of the requested size: ``path`` or a Kodak image resized, else noise."""
+    files = [path] if path is not None else sorted(PHOTO.glob("*.png"))
     if files:
         small = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)[..., ::-1]
         return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), files[0].name
@@ -70,7 +71,7 @@ def make_photo(width: int, height: int) -> tuple[np.ndarray, str]:
 
 def child(args: argparse.Namespace) -> None:
     """Deblur one photo and print a JSON line with the timing (run as a subprocess)."""
-    photo, source = make_photo(args.width, args.height)
+    photo, source = make_photo(args.width, args.height, args.photo)
     model = make_model(args.model)
     start, cpu_start = time.perf_counter(), time.process_time()
     out = deblur(photo, model, tile=args.tile, overlap=args.overlap, device="cpu")
@@ -82,7 +83,7 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_child(
-    model: str, width: int, height: int, tile: int | None, overlap: int
+    model: str, width: int, height: int, tile: int | None, overlap: int, photo: Path | None
 ) -> dict[str, float]:
     """Run :func:`child` in a subprocess; return its timing and peak RSS in MB.
 
@@ -94,6 +95,7 @@ def run_child(
     command = [sys.executable, __file__, "--child", f"--model={model}"]
     command += [f"--width={width}", f"--height={height}"]
     command += [f"--overlap={overlap}"] + ([f"--tile={tile}"] if tile is not None else [])
+    command += [] if photo is None else [f"--photo={photo}"]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     data = json.loads(result.stdout.strip().splitlines()[-1])
@@ -152,6 +154,9 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--compare-side", type=int, default=1024, help="whole vs tiled check")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--photo", type=Path, default=None, help="the 24 MP photo (resized); default Kodak"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -165,10 +170,10 @@ def main() -> None:
     flops_per_pixel = flops_tile / (tile or AUTO_TILE) ** 2
     network = make_model(args.model)
     multiple, context = network.multiple, network.context
-    big = run_child(args.model, args.width, args.height, args.tile, args.overlap)
+    big = run_child(args.model, args.width, args.height, args.tile, args.overlap, args.photo)
     side = args.compare_side
-    tiled_small = run_child(args.model, side, side, AUTO_TILE, args.overlap)
-    whole_small = run_child(args.model, side, side, 0, args.overlap)
+    tiled_small = run_child(args.model, side, side, AUTO_TILE, args.overlap, args.photo)
+    whole_small = run_child(args.model, side, side, 0, args.overlap, args.photo)
     mm_after = matmul_gflops()
     load_after = os.getloadavg()[0]
 

@@ -36,6 +36,16 @@ COARSE_RADII = (9.0, 12.0)
 restoration (below the first) to the coarse pass's (above the second). The blur-map
 estimator reads radii up to about 12 px at full resolution and saturates there
 (``docs/default-model.md``, large blur), so "at least 12" is what it can tell apart."""
+COARSE_DITHER = 0.0025
+"""Noise (standard deviation, seeded) added to the copy of the down-sampled image whose
+blur GCV estimates: GCV needs a noise floor, and a clean photo (or noise averaged away
+by the down-sampling) otherwise reads every blur as none (a noise-free disk of 16 px
+read as 0.75 px; with this dither 4 px at 1/4 size, as it should; photos with noise
+σ = 0.01 read the same with or without it)."""
+COARSE_ESTIMATE_CROP = 1024
+"""Crop side of that estimate (:func:`~defocus.classical.blind.estimate_disk_blur`): a
+crop's borders do not match the blur from outside it, and in 512-px crops a 6 px disk
+read as 2 px; a 24 MP photo's down-sampled copy (1.5 MP) is estimated whole."""
 COARSE_MIN_SIDE = 48
 """Shortest side (pixels, after down-sampling) on which the coarse pass runs; on smaller
 images the regions of large blur are left as they are."""
@@ -172,9 +182,10 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         pass when large enough, so blur up to about ``12 · 4^k`` px is reached): large
         blur shrinks by the factor into the range the fusion U-Net restores well, and
         the noise by as much. The change is weighted by how large the down-sampled
-        image's GCV disk estimate is (0 below ``COARSE_RADII[0] / 4`` px, 1 above
-        ``COARSE_RADII[1] / 4``): a flat or sharp photo, where the blur map reads any
-        radius, gets no coarse change however large its map says the blur is.
+        image's GCV disk estimate is (made on a copy with :data:`COARSE_DITHER` noise):
+        0 below ``COARSE_RADII[0] / 4`` px, 1 above ``COARSE_RADII[1] / 4``. A flat or
+        sharp photo, where the blur map reads any radius, gets no coarse change however
+        large its map says the blur is.
 
         Returns:
             The change at the coarse size, or ``None`` when the down-sampled image would
@@ -192,7 +203,12 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             low = F.avg_pool2d(padded, COARSE_FACTOR)
             del padded
             ramp_from, ramp_to = (r / COARSE_FACTOR for r in COARSE_RADII)
-            radius = estimate_disk_blur(low, self.radii).radius
+            generator = torch.Generator(low.device).manual_seed(0)
+            noise = torch.randn(low.shape, generator=generator, device=low.device)
+            radius = estimate_disk_blur(
+                low + COARSE_DITHER * noise, self.radii, crop=COARSE_ESTIMATE_CROP
+            ).radius
+            del noise
             gate = ((radius - ramp_from) / (ramp_to - ramp_from)).clamp(0, 1)
             if not bool(gate.any()):
                 return None
