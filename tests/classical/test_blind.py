@@ -13,9 +13,11 @@ from defocus.classical.blind import (
     DISK_RADII,
     blind_wiener,
     disk_bank,
+    edge_taper,
     estimate_disk_blur,
     estimation_crops,
     gcv_scores,
+    local_disk_radius,
     symmetric_extension,
 )
 from defocus.color import to_luma
@@ -118,3 +120,41 @@ def test_blind_wiener_equals_wiener_with_the_estimated_disk(photo: torch.Tensor)
     expected = wiener(y, psf, float(estimate.balance), padding="symmetric")
     torch.testing.assert_close(blind_wiener(y), expected)
     torch.testing.assert_close(create_method("wiener-blind")(y, "disk:9"), expected)
+
+
+def test_edge_taper_fades_each_crop_to_its_mean_and_keeps_its_middle():
+    crops = torch.rand(3, 1, 40, 36, dtype=torch.float64)
+    tapered = edge_taper(crops, 8)
+    mean = crops.mean(dim=(-2, -1), keepdim=True)
+    torch.testing.assert_close(tapered[..., 8:-8, 8:-8], crops[..., 8:-8, 8:-8])
+    corner = (tapered[..., 0, 0] - mean[..., 0, 0]).abs()
+    assert float(corner.max()) < 0.01 * float((crops[..., 0, 0] - mean[..., 0, 0]).abs().max())
+    window = (tapered - mean) / (crops - mean)  # the same raised cosine in every crop
+    torch.testing.assert_close(window[0], window[2])
+
+
+def test_local_radius_reads_each_side_of_a_half_blurred_photo(photo: torch.Tensor):
+    wide = photo.repeat(1, 1, 1, 2)  # 256 x 512: sharp left half, disk r = 4 right half
+    blurred = blur(wide, disk_kernel(4.0), "reflect-101")
+    y = torch.cat([wide[..., :256], blurred[..., 256:]], dim=-1)
+    y = add_noise(y, 0.01, generator=torch.Generator().manual_seed(0))
+    radius = local_disk_radius(y, crop=128)
+    assert radius.shape == (1, 1, 3, 7)  # windows half a window apart
+    assert float(radius[..., :3].max()) <= 1.0
+    assert abs(float(radius[..., 4:].median()) - 4.0) <= 0.5
+    # the global estimate reads one number for both
+    assert float(estimate_disk_blur(y).radius) < 3.5
+
+
+def test_taper_helps_gcv_on_crops_of_large_blur(photo: torch.Tensor):
+    y = add_noise(blur(photo, disk_kernel(6.0)), 0.01, generator=torch.Generator().manual_seed(1))
+    quarters = [
+        y[0, :, rows, cols]
+        for rows in (slice(0, 128), slice(128, None))
+        for cols in (slice(0, 128), slice(128, None))
+    ]
+    crops = torch.stack(quarters)
+    plain = (estimate_disk_blur(crops).radius - 6.0).abs()
+    tapered = (estimate_disk_blur(edge_taper(crops)).radius - 6.0).abs()
+    assert float(tapered.max()) <= 1.0
+    assert float(tapered.sum()) < float(plain.sum())  # the borders pulled it down

@@ -96,7 +96,7 @@ def _large_blur(dead_leaves, radius: float) -> torch.Tensor:
     from defocus.color import to_luma
     from defocus.degrade import blur, disk_kernel
 
-    return blur(to_luma(dead_leaves(256, 224)), disk_kernel(radius), "reflect-101").float()
+    return blur(to_luma(dead_leaves(512, 448)), disk_kernel(radius), "reflect-101").float()
 
 
 def test_coarse_change_is_the_model_s_own_change_at_a_quarter_size(dead_leaves):
@@ -134,7 +134,7 @@ def test_upsample_into_equals_one_interpolate(size):
 def test_coarse_pass_is_skipped_without_large_blur_and_on_small_images(dead_leaves):
     model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), 20.0, 1.0)
     assert model.coarse_change(_large_blur(dead_leaves, 2.0)) is None  # GCV: small
-    assert model.coarse_change(_large_blur(dead_leaves, 16.0)[..., :180, :]) is None
+    assert model.coarse_change(_large_blur(dead_leaves, 16.0)[..., :180, :180]) is None
 
 
 @pytest.mark.parametrize("radius", [3.0, 10.5, 20.0])
@@ -152,3 +152,17 @@ def test_fuse_adds_the_coarse_correction_where_the_radius_is_large(dead_leaves, 
     low, high = module.COARSE_RADII
     weight = min(max((radius - low) / (high - low), 0.0), 1.0)
     torch.testing.assert_close(out, base + weight * features[:, -1:], rtol=1e-4, atol=1e-5)
+
+
+def test_coarse_change_is_gated_region_by_region(dead_leaves):
+    from defocus.color import to_luma
+    from defocus.degrade import blur, disk_kernel
+
+    model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), 20.0, 1.0)
+    sharp = to_luma(dead_leaves(512, 2048)).float()
+    blurred = blur(sharp, disk_kernel(16.0), "reflect-101").float()
+    y = torch.cat([sharp[..., :1024], blurred[..., 1024:]], dim=-1)  # sharp | r = 16
+    change = model.coarse_change(y)
+    assert change is not None and change.shape == (1, 1, 128, 512)
+    assert float(change[..., :64].abs().max()) == 0.0  # the sharp side: gated off
+    assert float(change[..., 384:].abs().max()) > 0.01

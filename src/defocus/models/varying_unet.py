@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from defocus.blurmap.learned import SHIPPED_ESTIMATOR, learned_blur_map
-from defocus.classical.blind import DISK_RADII, disk_bank, estimate_disk_blur
+from defocus.classical.blind import DISK_RADII, disk_bank, estimate_disk_blur, local_disk_radius
 from defocus.models.padding import run_padded
 from defocus.models.protocol import MODELS, TwoStageDeblurrer
 from defocus.models.wiener_bank import WienerBank, wiener_bank
@@ -38,14 +38,10 @@ estimator reads radii up to about 12 px at full resolution and saturates there
 (``docs/default-model.md``, large blur), so "at least 12" is what it can tell apart."""
 COARSE_DITHER = 0.0025
 """Noise (standard deviation, seeded) added to the copy of the down-sampled image whose
-blur GCV estimates: GCV needs a noise floor, and a clean photo (or noise averaged away
+local blur GCV estimates: GCV needs a noise floor, and a clean photo (or noise averaged away
 by the down-sampling) otherwise reads every blur as none (a noise-free disk of 16 px
 read as 0.75 px; with this dither 4 px at 1/4 size, as it should; photos with noise
 σ = 0.01 read the same with or without it)."""
-COARSE_ESTIMATE_CROP = 1024
-"""Crop side of that estimate (:func:`~defocus.classical.blind.estimate_disk_blur`): a
-crop's borders do not match the blur from outside it, and in 512-px crops a 6 px disk
-read as 2 px; a 24 MP photo's down-sampled copy (1.5 MP) is estimated whole."""
 COARSE_MIN_SIDE = 48
 """Shortest side (pixels, after down-sampling) on which the coarse pass runs; on smaller
 images the regions of large blur are left as they are."""
@@ -181,15 +177,18 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         multiple of it) and restored whole by this model (itself with its own coarse
         pass when large enough, so blur up to about ``12 · 4^k`` px is reached): large
         blur shrinks by the factor into the range the fusion U-Net restores well, and
-        the noise by as much. The change is weighted by how large the down-sampled
-        image's GCV disk estimate is (made on a copy with :data:`COARSE_DITHER` noise):
-        0 below ``COARSE_RADII[0] / 4`` px, 1 above ``COARSE_RADII[1] / 4``. A flat or
-        sharp photo, where the blur map reads any radius, gets no coarse change however
-        large its map says the blur is.
+        the noise by as much. The change is weighted, region by region, by how large
+        the down-sampled image's local GCV disk estimate is
+        (:func:`~defocus.classical.blind.local_disk_radius` on a copy with
+        :data:`COARSE_DITHER` noise; the largest of each window and its 8 neighbours):
+        0 below ``COARSE_RADII[0] / 4`` px, 1 above ``COARSE_RADII[1] / 4``, bilinear
+        between window centres. A flat or sharp region, where the blur map reads any
+        radius (50 px on a clear sky), gets no coarse change however large its map says
+        the blur is; a sharp subject beside a blurred background keeps its own reading.
 
         Returns:
             The change at the coarse size, or ``None`` when the down-sampled image would
-            be smaller than :data:`COARSE_MIN_SIDE` or has no large blur.
+            be smaller than :data:`COARSE_MIN_SIDE` or no region has large blur.
 
         Shape:
             ``(B, C, H, W) -> (B · C, 1, ⌈H / 4⌉, ⌈W / 4⌉)`` float32.
@@ -205,18 +204,19 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             ramp_from, ramp_to = (r / COARSE_FACTOR for r in COARSE_RADII)
             generator = torch.Generator(low.device).manual_seed(0)
             noise = torch.randn(low.shape, generator=generator, device=low.device)
-            radius = estimate_disk_blur(
-                low + COARSE_DITHER * noise, self.radii, crop=COARSE_ESTIMATE_CROP
-            ).radius
+            radius = local_disk_radius(low + COARSE_DITHER * noise, radii=self.radii)
             del noise
+            # one window more on every side: the blur map's weight draws the boundary
+            radius = F.max_pool2d(radius, 3, stride=1, padding=1)
             gate = ((radius - ramp_from) / (ramp_to - ramp_from)).clamp(0, 1)
             if not bool(gate.any()):
                 return None
+            gate = F.interpolate(gate, size=low.shape[-2:], mode="bilinear", align_corners=False)
             features = self.prepare(low)
             with network_precision(autocast_dtype("auto", x.device), x.device):
                 change = self.fuse(features).float() - low
             del features, low
-        change = change * gate[:, None, None, None]
+        change = change * gate
         return change.reshape(batch * channels, 1, *change.shape[-2:])
 
     def prepare(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
