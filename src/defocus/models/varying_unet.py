@@ -51,6 +51,11 @@ UPSAMPLE_BAND = 64
 """Coarse rows up-sampled at a time by :func:`upsample_into` (bounded temporaries)."""
 
 
+def ramp(radius: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """0 below ``low``, 1 above ``high``, linear between (the coarse pass's weights)."""
+    return ((radius - low) / (high - low)).clamp(0, 1)
+
+
 def upsample_into(out: torch.Tensor, low: torch.Tensor, factor: int) -> None:
     """Write ``low`` up-sampled ``factor`` times (bicubic, ``align_corners=False``) into ``out``.
 
@@ -63,15 +68,14 @@ def upsample_into(out: torch.Tensor, low: torch.Tensor, factor: int) -> None:
         ``W <= w · factor``.
     """
     height, width = out.shape[-2:]
-    for top in range(0, low.shape[-2], UPSAMPLE_BAND):
+    needed = min(low.shape[-2], -(-height // factor))  # coarse rows that reach ``out``
+    for top in range(0, needed, UPSAMPLE_BAND):
         start, stop = max(top - 2, 0), min(top + UPSAMPLE_BAND + 2, low.shape[-2])
         band = F.interpolate(
             low[..., start:stop, :], scale_factor=factor, mode="bicubic", align_corners=False
         )
         rows = slice((top - start) * factor, (min(top + UPSAMPLE_BAND, stop) - start) * factor)
         first = top * factor
-        if first >= height:
-            break
         band = band[..., rows, :width]
         out[..., first : first + band.shape[-2], :] = band[..., : height - first, :]
 
@@ -141,7 +145,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         self.local_candidates = len(local_radii) * len(local_balances)
         self.images = 1 + self.global_bank.candidates + self.local_candidates
         self.fusion = FusionUNet(self.images + HINTS, self.images + 1, widths)
-        self.feature_channels = self.images + HINTS + 1  # the coarse pass's correction last
+        self.feature_channels = self.images + HINTS + 1  # the coarse pass's change last
 
     def blur_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The estimated blur radius ``r`` and defocus probability ``p`` of every pixel.
@@ -201,14 +205,13 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             padded = F.pad(x.float(), (0, pad_w, 0, pad_h), mode="reflect")
             low = F.avg_pool2d(padded, COARSE_FACTOR)
             del padded
-            ramp_from, ramp_to = (r / COARSE_FACTOR for r in COARSE_RADII)
             generator = torch.Generator(low.device).manual_seed(0)
             noise = torch.randn(low.shape, generator=generator, device=low.device)
             radius = local_disk_radius(low + COARSE_DITHER * noise, radii=self.radii)
             del noise
             # one window more on every side: the blur map's weight draws the boundary
             radius = F.max_pool2d(radius, 3, stride=1, padding=1)
-            gate = ((radius - ramp_from) / (ramp_to - ramp_from)).clamp(0, 1)
+            gate = ramp(radius, *(r / COARSE_FACTOR for r in COARSE_RADII))
             if not bool(gate.any()):
                 return None
             gate = F.interpolate(gate, size=low.shape[-2:], mode="bilinear", align_corners=False)
@@ -289,8 +292,8 @@ class VaryingWienerUNet(TwoStageDeblurrer):
     def fuse(self, features: torch.Tensor) -> torch.Tensor:
         """The local stage: the U-Net's per-pixel mixture of :meth:`prepare`'s candidates.
 
-        Where the estimated radius exceeds :data:`COARSE_RADII` the result crosses over
-        (linearly in the radius) to the input plus the coarse pass's correction.
+        The coarse pass's change (the last feature channel) is added with a weight
+        rising linearly with the estimated radius over :data:`COARSE_RADII`.
 
         Shape:
             ``(B, C · F, H, W) -> (B, C, H, W)`` in the parameters' dtype.
@@ -298,14 +301,13 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         batch, _, height, width = features.shape
         dtype = next(self.parameters()).dtype
         items = features.reshape(-1, self.feature_channels, height, width).to(dtype)
-        hints = items[:, self.images : self.images + HINTS]
         restored = run_padded(
             lambda t: fuse_candidates(self.fusion, t[:, : self.images], t[:, self.images :]),
             items[:, : self.images + HINTS],
             self.multiple,
         )
-        radius = torch.expm1(hints[:, :1].float() * math.log1p(max(self.local_radii)))
-        low, high = COARSE_RADII
-        weight = ((radius - low) / (high - low)).clamp(0, 1).to(restored.dtype)
+        scaled = items[:, self.images : self.images + 1].float()  # the radius hint
+        radius = torch.expm1(scaled * math.log1p(max(self.local_radii)))
+        weight = ramp(radius, *COARSE_RADII).to(restored.dtype)
         restored = restored + weight * items[:, -1:].to(restored.dtype)
         return restored.reshape(batch, -1, height, width)
