@@ -6,7 +6,8 @@ Usage: python benchmarks/bench_blurmap_cuhk.py [--root ../shared/data/real/CUHK-
 
 Scores an estimator of ``defocus.blurmap.ESTIMATORS`` image by image and prints the
 means, with the time per image. The shipped ``learned`` estimator was fitted on CUHK
-0001-0400 (``configs/blurmap.toml``): report it on 0401-0500. The ``gradient-ratio``
+0001-0400 (``configs/blurmap.toml``; its detector on 0001-0350,
+``scripts/train_defocus_detector.py``): report it on 0401-0500. The ``gradient-ratio``
 baseline is fitted on nothing.
 """
 

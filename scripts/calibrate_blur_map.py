@@ -1,9 +1,11 @@
 """Calibrate a blur-map network's defocus probability on masked photos and export it.
 
 Usage: python scripts/calibrate_blur_map.py WEIGHTS [--root ../shared/data/real/CUHK-defocus]
-       [--first 1] [--last 400] [--export src/defocus/weights/blurmap_unet_v1.safetensors]
+       [--first 1] [--last 400] [--detector]
+       [--export src/defocus/weights/blurmap_unet_v1.safetensors]
 
-Runs the estimator (``defocus.blurmap.learned_blur_map``) on the photos ``first`` …
+Runs the estimator (``defocus.blurmap.learned_blur_map``, or with ``--detector``
+``defocus.blurmap.learned.detect_defocus``) on the photos ``first`` …
 ``last`` of a mask folder (CUHK layout), and fits the logistic recalibration
 ``p = sigmoid(a · logit + b)`` of its defocus logit that minimises the binary
 cross-entropy against the masks (every 4th pixel of every photo). Prints the per-image
@@ -22,6 +24,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from defocus.blurmap import defocus_scores, learned_blur_map
+from defocus.blurmap.learned import detect_defocus
 from defocus.blurmap.network import CALIBRATION_KEY
 from defocus.data.masks import defocus_mask_pairs, read_defocus_mask
 from defocus.io import read_image
@@ -34,13 +37,18 @@ def main() -> None:
     parser.add_argument("--root", default="../shared/data/real/CUHK-defocus")
     parser.add_argument("--first", type=int, default=1)
     parser.add_argument("--last", type=int, default=400)
+    parser.add_argument("--detector", action="store_true", help="weights of a detector")
     parser.add_argument("--export", default="")
     args = parser.parse_args()
     pairs = defocus_mask_pairs(args.root)[args.first - 1 : args.last]
     logits, masks, images = [], [], []
     for image_path, mask_path in pairs:
-        probability = learned_blur_map(read_image(image_path).pixels[None], args.weights)
-        p = probability.probability.clamp(1e-6, 1 - 1e-6)
+        photo = read_image(image_path).pixels[None]
+        if args.detector:
+            probability = detect_defocus(photo, args.weights)
+        else:
+            probability = learned_blur_map(photo, args.weights).probability
+        p = probability.clamp(1e-6, 1 - 1e-6)
         mask = read_defocus_mask(mask_path)[None]
         images.append((p, mask))
         logits.append(torch.log(p / (1 - p))[..., ::4, ::4].flatten())

@@ -2,6 +2,8 @@
 
 import itertools
 import math
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
@@ -9,9 +11,11 @@ from safetensors.torch import save_file
 
 from defocus.blurmap import learned as learned_module
 from defocus.blurmap.learned import (
+    DETECTION_SIDE_KEY,
     MIN_SIDE,
     PYRAMID_STEP,
     RELIABLE_RADIUS,
+    detect_defocus,
     detection_scale,
     learned_blur_map,
     load_estimator,
@@ -80,6 +84,69 @@ def test_probability_comes_from_the_detection_scale_and_is_a_probability(tmp_pat
     p = maps.probability[0, 0]
     assert p.min() >= 0 and p.max() <= 1
     assert p[:, :600].mean() < 0.1 and p[:, 700:].mean() > 0.9
+
+
+@BLUR_MAP_NETWORKS.register("test-recorder")
+class SizeRecorder(ConstantRadius):
+    """Records the size of every image it reads; defocused where the image is bright."""
+
+    sizes: ClassVar[list[tuple[int, int]]] = []
+
+    def raw(self, image: torch.Tensor) -> torch.Tensor:
+        SizeRecorder.sizes.append(tuple(image.shape[-2:]))
+        logit = 16 * (image.mean(1, keepdim=True) - 0.5)
+        return torch.cat([super().raw(image)[:, :1], logit], dim=1)
+
+
+def test_a_detector_reads_the_whole_photo_at_its_detection_side(tmp_path) -> None:
+    network = BLUR_MAP_NETWORKS.create("test-recorder", in_channels=3)
+    path = tmp_path / "detector.safetensors"
+    metadata = {**architecture_metadata("test-recorder", 3), DETECTION_SIDE_KEY: "100"}
+    save_file(network.state_dict(), str(path), metadata=metadata)
+    image = torch.zeros(2, 3, 300, 500)
+    image[..., 250:] = 1  # bright (defocused to this network) on the right
+    SizeRecorder.sizes.clear()
+    p = detect_defocus(image, path)
+    assert SizeRecorder.sizes == [(60, 100)]  # one pass of the photo and its mirror
+    assert p.shape == (2, 1, 300, 500) and p.min() >= 0 and p.max() <= 1
+    assert p[..., :230].max() < 0.01 and p[..., 270:].min() > 0.99  # mirrored back
+    # the blur map takes its probability from the detector, its radius from the pyramid
+    maps = learned_blur_map(image, weights(tmp_path, radius=2.0), detector=path)
+    torch.testing.assert_close(maps.probability, p)
+    torch.testing.assert_close(maps.radius, torch.full_like(maps.radius, 2.0))
+
+
+def test_a_bad_detection_side_is_refused(tmp_path) -> None:
+    network = BLUR_MAP_NETWORKS.create("test-constant", in_channels=3)
+    path = tmp_path / "bad.safetensors"
+    metadata = {**architecture_metadata("test-constant", 3), DETECTION_SIDE_KEY: "wide"}
+    save_file(network.state_dict(), str(path), metadata=metadata)
+    with pytest.raises(DefocusError, match="bad detection_side"):
+        load_estimator(path)
+
+
+KODAK = Path(__file__).resolve().parents[3] / "shared" / "data" / "test" / "Kodak24"
+
+
+@pytest.mark.parametrize("name", ["kodim01", "kodim05", "kodim20"])
+def test_the_shipped_detector_finds_a_sharp_subject_on_a_blurred_photo(name) -> None:
+    # a test photo (never trained on): a sharp ellipse over the rest blurred by r = 8
+    from defocus.blurmap import defocus_scores
+    from defocus.degrade import disk_kernel
+    from defocus.degrade.scene import Layer, layered_defocus
+    from defocus.io import read_image
+
+    path = KODAK / f"{name}.png"
+    if not path.exists():
+        pytest.skip("the Kodak24 test photos of ../shared/data are absent")
+    photo = read_image(path).pixels[None].double()
+    height, width = photo.shape[-2:]
+    y = torch.linspace(-1, 1, height, dtype=torch.float64)[:, None]
+    x = torch.linspace(-1, 1, width, dtype=torch.float64)[None]
+    matte = ((y / 0.5) ** 2 + (x / 0.5) ** 2 <= 1).double()[None, None]
+    scene, radius = layered_defocus(photo, 8.0, [Layer(photo, matte, 0.0)], disk_kernel)
+    scores = defocus_scores(detect_defocus(scene.float()), (radius > 1.5).float())
+    assert float(scores["f_beta"]) > 0.85 and float(scores["mae"]) < 0.15
 
 
 def test_tiles_agree_with_the_whole_image(tmp_path, monkeypatch) -> None:

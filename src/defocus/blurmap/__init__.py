@@ -2,7 +2,13 @@
 
 from defocus.blurmap.estimate import DEFAULT_ESTIMATOR, ESTIMATORS, estimate_blur_map
 from defocus.blurmap.gradient_ratio import BlurMap, gradient_ratio_blur_map
-from defocus.blurmap.learned import SHIPPED_ESTIMATOR, learned_blur_map, load_estimator
+from defocus.blurmap.learned import (
+    SHIPPED_DETECTOR,
+    SHIPPED_ESTIMATOR,
+    detect_defocus,
+    learned_blur_map,
+    load_estimator,
+)
 from defocus.blurmap.network import (
     BLUR_MAP_NETWORKS,
     BlurMapNetwork,
@@ -16,12 +22,14 @@ __all__ = [
     "BLUR_MAP_NETWORKS",
     "DEFAULT_ESTIMATOR",
     "ESTIMATORS",
+    "SHIPPED_DETECTOR",
     "SHIPPED_ESTIMATOR",
     "BlurMap",
     "BlurMapNetwork",
     "BlurMapUNet",
     "GwisBlurCNN",
     "defocus_scores",
+    "detect_defocus",
     "estimate_blur_map",
     "gradient_ratio_blur_map",
     "learned_blur_map",

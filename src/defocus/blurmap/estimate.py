@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from defocus.blurmap.gradient_ratio import BlurMap, gradient_ratio_blur_map
-from defocus.blurmap.learned import SHIPPED_ESTIMATOR, learned_blur_map
+from defocus.blurmap.learned import SHIPPED_DETECTOR, SHIPPED_ESTIMATOR, learned_blur_map
 from defocus.registry import Registry
 
 ESTIMATORS: Registry[BlurMap] = Registry("blur-map estimator")
@@ -17,8 +17,8 @@ ESTIMATORS: Registry[BlurMap] = Registry("blur-map estimator")
 
 @ESTIMATORS.register("learned")
 def _learned(image: torch.Tensor, precision: str = "auto") -> BlurMap:
-    """The shipped network (``blurmap-unet-v1``) over the image pyramid."""
-    return learned_blur_map(image, SHIPPED_ESTIMATOR, precision)
+    """Radius: ``blurmap-unet-v1`` over the pyramid; probability: ``defocus-detector-v1``."""
+    return learned_blur_map(image, SHIPPED_ESTIMATOR, precision, detector=SHIPPED_DETECTOR)
 
 
 @ESTIMATORS.register("gwis-cnn")

@@ -45,12 +45,18 @@ from defocus.runtime.tiling import tiled_apply
 
 SHIPPED_ESTIMATOR = "blurmap-unet-v1"
 """Name of the shipped blur-map weights (model card: ``docs/blur-maps.md``)."""
+SHIPPED_DETECTOR = "defocus-detector-v1"
+"""Name of the shipped defocus detector: the estimator fine-tuned on whole real photos
+(``scripts/train_defocus_detector.py``), whose probability the ``learned`` estimator uses."""
 SHIPPED_FILES = {
     SHIPPED_ESTIMATOR: "blurmap_unet_v1.safetensors",
+    SHIPPED_DETECTOR: "defocus_detector_v1.safetensors",
     "gwis-cnn-v1": "gwis_cnn_v1.safetensors",
 }
-"""Shipped blur-map weights: the project's estimator and the seed's CNN
+"""Shipped blur-map weights: the project's estimator, its detector and the seed's CNN
 (``scripts/train_gwis_cnn.py``), by name → file in the package's weights folder."""
+DETECTION_SIDE_KEY = "detection_side"
+"""Safetensors metadata key of a detector's :attr:`BlurMapNetwork.detection_side`."""
 RELIABLE_RADIUS = 12.0
 """Radius (in a scale's own pixels) up to which that scale's estimate is used."""
 FADE = 4.0
@@ -95,6 +101,11 @@ def _load(path: Path, modified_ns: int) -> BlurMapNetwork:
         except ValueError:
             raise DefocusError(f"{path}: bad {CALIBRATION_KEY} metadata") from None
         network.calibration = (scale, shift)
+    if DETECTION_SIDE_KEY in metadata:
+        try:
+            network.detection_side = int(metadata[DETECTION_SIDE_KEY])
+        except ValueError:
+            raise DefocusError(f"{path}: bad {DETECTION_SIDE_KEY} metadata") from None
     # channels-last convolutions run 2-2.5x faster under bfloat16 on CPUs (measured:
     # BENCHMARKS.md, blur maps)
     return network.eval().to(memory_format=torch.channels_last)
@@ -134,11 +145,53 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
+def detect_defocus(
+    image: torch.Tensor, detector: str | Path = SHIPPED_DETECTOR, precision: str = "auto"
+) -> torch.Tensor:
+    """Probability that each pixel is out of focus, read from the whole photo at once.
+
+    The photo is resized to the detector's long side (its ``detection_side``: the scale
+    it was fine-tuned at, where one pass sees the whole photo), read as it is and
+    mirrored left-right (the two raw maps averaged: CUHK 0351-0400 Fβ 0.906 → 0.908,
+    MAE 0.152 → 0.149), and the probability is resized back. Cost is fixed: two small
+    passes whatever the photo's size.
+
+    Args:
+        image: Images in ``[0, 1]``, grey or RGB.
+        detector: A detector's weights (see :func:`load_estimator`).
+        precision: As for :func:`learned_blur_map`.
+
+    Shape:
+        ``(B, C, H, W)`` -> ``(B, 1, H, W)``.
+    """
+    check_batch(image, finite=True)
+    network = load_estimator(detector)
+    device = next(network.parameters()).device
+    x = _network_input(image.to(device=device, dtype=torch.float32), network)
+    height, width = x.shape[-2:]
+    scale = network.detection_side / max(height, width)
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    both = _resize(x, size)
+    both = torch.cat([both, both.flip(-1)]).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), network_precision(autocast_dtype(precision, device), device):
+        raw = network(both).float()
+    plain, mirrored = raw.chunk(2)
+    probability = to_blur_map((plain + mirrored.flip(-1)) / 2).probability
+    return _resize(probability, (height, width)).clamp(0, 1).to(image.dtype)
+
+
+def _network_input(x: torch.Tensor, network: BlurMapNetwork) -> torch.Tensor:
+    if x.shape[1] == network.in_channels:
+        return x
+    return x.expand(-1, network.in_channels, -1, -1) if x.shape[1] == 1 else to_luma(x)
+
+
 def learned_blur_map(
     image: torch.Tensor,
     weights: str | Path = SHIPPED_ESTIMATOR,
     precision: str = "auto",
     pyramid: bool = True,
+    detector: str | Path | None = None,
 ) -> BlurMap:
     """Blur radius (pixels) and defocus probability of every pixel, by a trained network.
 
@@ -149,6 +202,8 @@ def learned_blur_map(
             or ``"fp16"``; the maps are combined in float32.
         pyramid: Run the scales of :func:`pyramid_scales`; ``False`` runs the network
             at full resolution only (for a network that knows a fixed range only).
+        detector: Take the probability from this detector (:func:`detect_defocus`)
+            instead of from ``weights`` at :func:`detection_scale`.
 
     Returns:
         The maps, in the image's dtype.
@@ -159,13 +214,11 @@ def learned_blur_map(
     check_batch(image, finite=True)
     network = load_estimator(weights)
     device = next(network.parameters()).device
-    x = image.to(device=device, dtype=torch.float32)
-    if x.shape[1] != network.in_channels:
-        x = x.expand(-1, network.in_channels, -1, -1) if x.shape[1] == 1 else to_luma(x)
+    x = _network_input(image.to(device=device, dtype=torch.float32), network)
     height, width = x.shape[-2:]
     dtype = autocast_dtype(precision, device)
     scales = pyramid_scales(height, width) if pyramid else [1.0]
-    detection = detection_scale(height, width) if pyramid else 1.0
+    detection = detection_scale(height, width) if pyramid and detector is None else scales[0]
     radius: torch.Tensor | None = None
     probability = torch.zeros(0)
     with torch.no_grad():
@@ -192,4 +245,6 @@ def learned_blur_map(
                 trust = ((RELIABLE_RADIUS - radius * scale) / FADE + 0.5).clamp(0, 1)
                 radius = trust * level_radius + (1 - trust) * radius
     assert radius is not None
+    if detector is not None:
+        probability = detect_defocus(image, detector, precision)
     return BlurMap(radius.clamp_min(0).to(image.dtype), probability.to(image.dtype))

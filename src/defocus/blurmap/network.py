@@ -40,9 +40,13 @@ class BlurMapNetwork(nn.Module, abc.ABC):
             :meth:`forward`: a logistic recalibration fitted after training on photos
             with masks (``scripts/calibrate_blur_map.py``), stored in the weights'
             metadata under :data:`CALIBRATION_KEY`; ``(1, 0)`` while training.
+        detection_side: Long side (pixels) of the photos a defocus detector was
+            fine-tuned on whole (``defocus.blurmap.learned.detect_defocus``), from its
+            weights' metadata; 640 (CUHK's scale) otherwise.
     """
 
     multiple: int = 1
+    detection_side: int = 640
 
     def __init__(self, in_channels: int = 3) -> None:
         super().__init__()
