@@ -67,7 +67,7 @@ PYRAMID_STEP = 4
 """Ratio of neighbouring pyramid scales: a radius beyond the reliable range of one
 level (12 px) is 3 px at the next, still read to about 0.5 px, and the coarser levels
 cost 1/16 of the finer one (the whole pyramid 1.07 full-resolution passes)."""
-DETECTION_SIDE = 640
+DETECTION_SIDE = BlurMapNetwork.detection_side
 """Long side (pixels) at which the defocus probability is read."""
 TILE, OVERLAP, CONTEXT = 1536, 32, 96
 """Tile side, blending overlap and receptive-field context of each network pass."""
@@ -218,11 +218,16 @@ def learned_blur_map(
     height, width = x.shape[-2:]
     dtype = autocast_dtype(precision, device)
     scales = pyramid_scales(height, width) if pyramid else [1.0]
-    detection = detection_scale(height, width) if pyramid and detector is None else scales[0]
     radius: torch.Tensor | None = None
-    probability = torch.zeros(0)
+    if detector is not None:  # no pass of this network for the probability
+        detection = None
+        probability = detect_defocus(image, detector, precision)
+    else:
+        detection = detection_scale(height, width) if pyramid else 1.0
+        probability = torch.zeros(0)
+    passes = set(scales) if detection is None else {*scales, detection}
     with torch.no_grad():
-        for scale in sorted({*scales, detection}):  # coarse to fine
+        for scale in sorted(passes):  # coarse to fine
             size = (max(1, round(height * scale)), max(1, round(width * scale)))
             with network_precision(dtype, device):
                 raw = tiled_apply(
@@ -245,6 +250,4 @@ def learned_blur_map(
                 trust = ((RELIABLE_RADIUS - radius * scale) / FADE + 0.5).clamp(0, 1)
                 radius = trust * level_radius + (1 - trust) * radius
     assert radius is not None
-    if detector is not None:
-        probability = detect_defocus(image, detector, precision)
     return BlurMap(radius.clamp_min(0).to(image.dtype), probability.to(image.dtype))
