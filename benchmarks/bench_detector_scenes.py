@@ -9,9 +9,9 @@ photo's width and height) stays in focus over the rest of the photo blurred by a
 of radius ``fraction x long side`` (0.005 is 3.2 px at CUHK's 640 px). Scored like
 CUHK: Fβ (β² = 0.3) of the probability thresholded at 0.5 and MAE against the true
 mask (radius > 1.5 px). The all-in-focus photo is scored too (its mean probability:
-lower is better). Two probabilities side by side: the ``learned`` estimator (the
-detector, ``defocus-detector-v1``) and the blur-map network's own (``blurmap-unet-v1``
-at CUHK's scale, the earlier default).
+lower is better). Three probabilities side by side: the ``learned`` estimator's (the
+shipped detector), the previous detector ``defocus-detector-v1``'s, and the blur-map
+network's own (``blurmap-unet-v1`` at CUHK's scale, the first default).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from defocus.io import read_image
 
 ESTIMATES = {
     "detector (learned)": lambda x: detect_defocus(x),
+    "defocus-detector-v1": lambda x: detect_defocus(x, "defocus-detector-v1"),
     "blurmap-unet-v1": lambda x: learned_blur_map(x).probability,
 }
 """The probabilities compared, by label."""

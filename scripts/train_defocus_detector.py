@@ -1,8 +1,9 @@
-"""Fine-tune the blur-map U-Net into the defocus detector on whole real photos.
+"""Fine-tune a blur-map U-Net into the defocus detector on whole real photos.
 
 Usage: OMP_NUM_THREADS=2 python scripts/train_defocus_detector.py
        [--root ../shared/data/real/CUHK-defocus] [--train-last 350] [--val-last 400]
-       [--steps 3000] [--out runs/detector] [--export src/defocus/weights/...]
+       [--steps 3000] [--architecture blurmap-unet] [--init blurmap-unet-v1]
+       [--zoom 0] [--out runs/detector] [--export src/defocus/weights/...]
 
 The shipped ``blurmap-unet-v1`` judges 256 px crops at CUHK's scale, which rarely hold
 a whole subject: its probabilities are soft (MAE 0.30) wherever a region's sharpness
@@ -10,11 +11,18 @@ is not visible locally (skin, sky, flat shirts). This recipe gives it the whole 
 instead:
 
 1. Photos and masks are resized to a long side of :data:`DETECTION_SIDE` (320 px), so
-   a 192 px crop holds most of a photo and the network's receptive field spans it.
-2. The network is ``blurmap-unet`` with a sixth level (128 channels) for more context,
-   started from the shipped weights (the new level from random).
+   a 192 px crop holds most of a photo and the network's receptive field spans it;
+   ``--zoom z`` rescales each crop by a log-uniform factor in ``[e^-z, e^z]``.
+2. The network (``--architecture``) is ``blurmap-unet`` with a sixth level (128
+   channels) for more context, or ``blurmap-unet-context``, which adds frozen ImageNet
+   AlexNet features; it starts from ``--init``'s weights (new tensors as built).
 3. Binary cross-entropy of the defocus logit against the area-averaged mask; Adam, one
-   cycle to 1e-3, bfloat16 autocast, batches of 8 crops with flips and brightness.
+   cycle to ``--lr``, bfloat16 autocast where the CPU has it natively (float32
+   elsewhere), batches of 8 crops with flips and brightness.
+
+Recipes: ``defocus-detector-v1``: ``--steps 6000``; ``defocus-detector-v2``:
+``--architecture blurmap-unet-context --init defocus-detector-v1 --steps 2000
+--lr 5e-4 --zoom 0.22``.
 
 Photos ``0001..train-last`` are trained on; ``train-last+1..val-last`` validate (Fβ /
 MAE every 500 steps); nothing after ``val-last`` (the benchmark's 0401-0500) is read.
@@ -32,12 +40,13 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from defocus.blurmap.learned import DETECTION_SIDE_KEY
-from defocus.blurmap.network import LOGIT, BlurMapUNet
+from defocus.blurmap.learned import DETECTION_SIDE_KEY, SHIPPED_FILES
+from defocus.blurmap.network import BLUR_MAP_NETWORKS, LOGIT, BlurMapNetwork
 from defocus.blurmap.scores import defocus_scores
 from defocus.data.masks import defocus_mask_pairs, read_defocus_mask
 from defocus.io import read_image
 from defocus.io.weights import WEIGHTS_DIR, architecture_metadata
+from defocus.runtime.precision import autocast_dtype, network_precision
 
 DETECTION_SIDE = 320
 """Long side (px) at which the detector reads photos."""
@@ -62,19 +71,19 @@ def load_photo(image: Path, mask: Path) -> tuple[torch.Tensor, torch.Tensor, tor
     return small[0], target[0], full
 
 
-def logits(network: BlurMapUNet, images: torch.Tensor) -> torch.Tensor:
-    """Defocus logits under bfloat16 autocast.
+def logits(network: BlurMapNetwork, images: torch.Tensor) -> torch.Tensor:
+    """Defocus logits, under bfloat16 autocast where the CPU has native bfloat16.
 
     Shape:
         ``(B, 3, h, w)`` -> ``(B, 1, h, w)``.
     """
-    with torch.autocast("cpu", torch.bfloat16):
+    with network_precision(autocast_dtype("auto", images.device), images.device):
         raw = network(images.contiguous(memory_format=torch.channels_last))
     return raw.float()[:, LOGIT : LOGIT + 1]
 
 
 def validate(
-    network: BlurMapUNet, photos: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+    network: BlurMapNetwork, photos: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 ) -> tuple[float, float]:
     """Mean Fβ and MAE of the probability, up-sampled to each full-size mask."""
     network.eval()
@@ -100,6 +109,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--crop", type=int, default=192)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--zoom", type=float, default=0.0, help="log-uniform scale jitter")
+    parser.add_argument("--architecture", default="blurmap-unet", choices=BLUR_MAP_NETWORKS.names())
+    parser.add_argument("--init", default="blurmap-unet-v1", choices=sorted(SHIPPED_FILES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/detector")
     parser.add_argument("--export", default="")
@@ -109,12 +121,13 @@ def main() -> None:
     pairs = defocus_mask_pairs(args.root)
     train = [load_photo(*pair) for pair in pairs[: args.train_last]]
     held = [load_photo(*pair) for pair in pairs[args.train_last : args.val_last]]
-    network = BlurMapUNet(3, WIDTHS)
-    shipped = load_file(str(WEIGHTS_DIR / "blurmap_unet_v1.safetensors"))
-    missing = network.load_state_dict(shipped, strict=False).missing_keys
-    print(f"started from blurmap-unet-v1; new: {len(missing)} tensors of the sixth level")
+    network = BLUR_MAP_NETWORKS.create(args.architecture, in_channels=3, widths=WIDTHS)
+    start_from = load_file(str(WEIGHTS_DIR / SHIPPED_FILES[args.init]))
+    missing = network.load_state_dict(start_from, strict=False).missing_keys
+    print(f"started from {args.init}; new: {len(missing)} tensors")
     network = network.to(memory_format=torch.channels_last).train()
-    optimiser = torch.optim.Adam(network.parameters(), args.lr)
+    trained = [p for p in network.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(trained, args.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, args.lr, total_steps=args.steps, pct_start=0.05
     )
@@ -128,14 +141,15 @@ def main() -> None:
         for index in rng.integers(0, len(train), args.batch):
             image, target, _ = train[index]
             height, width = image.shape[-2:]
-            side = min(args.crop, height, width)
+            zoom = float(np.exp(rng.uniform(-args.zoom, args.zoom)))
+            side = min(round(args.crop / zoom), height, width)
             top = int(rng.integers(0, height - side + 1))
             left = int(rng.integers(0, width - side + 1))
             image = image[:, top : top + side, left : left + side]
             target = target[:, top : top + side, left : left + side]
-            if side < args.crop:
+            if side != args.crop:
                 size = (args.crop, args.crop)
-                image = F.interpolate(image[None], size=size, mode="bilinear")[0]
+                image = F.interpolate(image[None], size=size, mode="bilinear", antialias=True)[0]
                 target = F.interpolate(target[None], size=size, mode="bilinear")[0]
             if rng.random() < 0.5:
                 image, target = image.flip(-1), target.flip(-1)
@@ -161,7 +175,7 @@ def main() -> None:
             )
     with open(out / "log.csv", "w") as handle:
         handle.writelines(",".join(str(v) for v in row) + "\n" for row in log)
-    metadata = architecture_metadata("blurmap-unet", 3, {"widths": list(WIDTHS)})
+    metadata = architecture_metadata(args.architecture, 3, {"widths": list(WIDTHS)})
     metadata[DETECTION_SIDE_KEY] = str(DETECTION_SIDE)
     state = {k: v.contiguous() for k, v in network.state_dict().items()}
     save_file(state, str(out / "detector.safetensors"), metadata=metadata)

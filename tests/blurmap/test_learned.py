@@ -12,6 +12,7 @@ from safetensors.torch import save_file
 from defocus.blurmap import learned as learned_module
 from defocus.blurmap.learned import (
     DETECTION_SIDE_KEY,
+    DETECTION_ZOOMS,
     MIN_SIDE,
     PYRAMID_STEP,
     RELIABLE_RADIUS,
@@ -107,7 +108,9 @@ def test_a_detector_reads_the_whole_photo_at_its_detection_side(tmp_path) -> Non
     image[..., 250:] = 1  # bright (defocused to this network) on the right
     SizeRecorder.sizes.clear()
     p = detect_defocus(image, path)
-    assert SizeRecorder.sizes == [(60, 100)]  # one pass of the photo and its mirror
+    # one pass of the photo and its mirror per zoom, the long side 100 x zoom
+    expected = [(round(300 * z / 5), round(500 * z / 5)) for z in DETECTION_ZOOMS]
+    assert SizeRecorder.sizes == expected and 1.0 in DETECTION_ZOOMS
     assert p.shape == (2, 1, 300, 500) and p.min() >= 0 and p.max() <= 1
     assert p[..., :230].max() < 0.01 and p[..., 270:].min() > 0.99  # mirrored back
     # the blur map takes its probability from the detector, its radius from the pyramid

@@ -3,9 +3,11 @@
 import pytest
 import torch
 
+from defocus.backbones import AlexNetTrunk
 from defocus.blurmap.network import (
     BLUR_MAP_NETWORKS,
     IN_FOCUS_RADIUS,
+    ContextBlurMapUNet,
     GwisBlurCNN,
     to_blur_map,
 )
@@ -85,3 +87,41 @@ def test_calibration_rescales_only_the_defocus_logit() -> None:
     calibrated = network(x)
     assert torch.equal(calibrated[:, 0], plain[:, 0])
     torch.testing.assert_close(calibrated[:, 1], 2 * plain[:, 1] - 1)
+
+
+def test_context_network_starts_as_the_unet_it_is_started_from() -> None:
+    torch.manual_seed(0)
+    widths = (4, 4, 8, 8, 8, 8)
+    unet = BLUR_MAP_NETWORKS.create("blurmap-unet", in_channels=3, widths=widths).eval()
+    context = ContextBlurMapUNet(3, widths).eval()
+    missing = context.load_state_dict(unet.state_dict(), strict=False).missing_keys
+    assert all(key.startswith(("context.", "inject.")) for key in missing)
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(context(x), unet(x))
+
+
+def test_context_features_change_the_output_once_their_weights_move() -> None:
+    torch.manual_seed(0)
+    context = ContextBlurMapUNet(3, (4, 4, 8, 8, 8, 8)).eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        before = context(x)
+        for conv in context.inject.values():
+            conv.weight.normal_(0, 0.1)
+        assert not torch.allclose(context(x), before)
+
+
+def test_context_trunk_is_frozen_imagenet_alexnet_and_gets_no_gradient() -> None:
+    context = ContextBlurMapUNet(1, (4, 4, 8, 8, 8, 8))
+    trunk = context.context.features[0].weight
+    torch.testing.assert_close(trunk, AlexNetTrunk().features[0].weight, rtol=0, atol=0)
+    context(torch.rand(1, 1, 40, 40)).square().mean().backward()
+    assert all(p.grad is None for p in context.context.parameters())
+    trained = [p for name, p in context.named_parameters() if not name.startswith("context.")]
+    assert all(p.grad is not None for p in trained)
+
+
+def test_context_network_needs_six_levels() -> None:
+    with pytest.raises(ValueError, match="6 levels"):
+        ContextBlurMapUNet(3, (4, 8, 8, 8, 8))

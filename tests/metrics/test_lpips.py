@@ -12,9 +12,10 @@ import pytest
 import torch
 from safetensors import safe_open
 
+from defocus.backbones.alexnet import WEIGHTS_FILE
 from defocus.io import read_image
 from defocus.metrics.base import create_metric, list_metrics
-from defocus.metrics.lpips import LPIPS, MIN_SIZE, WEIGHTS_FILE, lpips
+from defocus.metrics.lpips import LPIPS, MIN_SIZE, lpips
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lpips"
 SRC = Path(__file__).resolve().parents[2] / "src" / "defocus"

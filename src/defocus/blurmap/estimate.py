@@ -17,7 +17,7 @@ ESTIMATORS: Registry[BlurMap] = Registry("blur-map estimator")
 
 @ESTIMATORS.register("learned")
 def _learned(image: torch.Tensor, precision: str = "auto") -> BlurMap:
-    """Radius: ``blurmap-unet-v1`` over the pyramid; probability: ``defocus-detector-v1``."""
+    """Radius: ``blurmap-unet-v1`` over the pyramid; probability: ``defocus-detector-v2``."""
     return learned_blur_map(image, SHIPPED_ESTIMATOR, precision, detector=SHIPPED_DETECTOR)
 
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from defocus.backbones.alexnet import STAGE_CHANNELS, AlexNetTrunk
 from defocus.blurmap.gradient_ratio import BlurMap
 from defocus.registry import Registry
 
@@ -140,15 +141,86 @@ class BlurMapUNet(BlurMapNetwork):
         """
         skips = []
         x = image
-        for index, encoder in enumerate(self.encoders):
-            if index:
-                x = F.max_pool2d(x, 2)
-            x = encoder(x)
+        for index in range(len(self.encoders)):
+            x = self.encode(index, x)
             skips.append(x)
+        return self.decode(skips)
+
+    def encode(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """Level ``index``'s encoder output from the level above's (the image at level 0)."""
+        return self.encoders[index](F.max_pool2d(x, 2) if index else x)
+
+    def decode(self, skips: list[torch.Tensor]) -> torch.Tensor:
+        """The raw map from every level's encoder output, finest first."""
+        x = skips[-1]
         for decoder, skip in zip(reversed(self.decoders), reversed(skips[:-1]), strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = decoder(torch.cat([x, skip], dim=1))
         return self.head(x)
+
+
+CONTEXT_STAGES = {2: 0, 3: 1, 4: 4, 5: 4}
+"""U-Net level -> AlexNet stage added to it (stride 4 -> stage 1, 8 -> 2, 16 and 32 -> 5)."""
+
+
+@BLUR_MAP_NETWORKS.register("blurmap-unet-context")
+class ContextBlurMapUNet(BlurMapUNet):
+    """:class:`BlurMapUNet` that also sees what the photo shows, through ImageNet features.
+
+    Whether a smooth region is a defocused background or a flat in-focus surface
+    (skin, sky, a shirt) is often told by what it is, not by its local sharpness.
+    This network adds the stages of a frozen ImageNet :class:`AlexNetTrunk` run on
+    the same image to the encoder outputs of levels 2-5 (strides 4-32; see
+    :data:`CONTEXT_STAGES`), each through a 1x1 convolution, bilinearly resized. The
+    1x1 convolutions start at zero, so a new network computes exactly the
+    :class:`BlurMapUNet` whose weights it is started from.
+
+    Args:
+        in_channels: Image channels (grey is repeated for the trunk).
+        widths: Channels per level, finest first; at least six levels.
+
+    Shape:
+        ``(B, C, H, W)``, ``H, W >= 31`` -> ``(B, 2, H, W)``.
+    """
+
+    def __init__(
+        self, in_channels: int = 3, widths: tuple[int, ...] = (16, 32, 48, 64, 96, 128)
+    ) -> None:
+        super().__init__(in_channels, widths)
+        if len(self.encoders) <= max(CONTEXT_STAGES):
+            raise ValueError(f"blurmap-unet-context needs {max(CONTEXT_STAGES) + 1} levels")
+        self.context = AlexNetTrunk(imagenet=True).requires_grad_(False)
+        self.inject = nn.ModuleDict(
+            {
+                str(level): nn.Conv2d(STAGE_CHANNELS[stage], int(widths[level]), 1)
+                for level, stage in CONTEXT_STAGES.items()
+            }
+        )
+        for conv in self.inject.values():
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+    def raw(self, image: torch.Tensor) -> torch.Tensor:
+        """Raw map of padded images.
+
+        Shape:
+            ``(B, C, H, W)`` -> ``(B, 2, H, W)``.
+        """
+        stages = self.context(image[:, :3])
+        skips = []
+        x = image
+        for index in range(len(self.encoders)):
+            x = self.encode(index, x)
+            if index in CONTEXT_STAGES:
+                stage = F.interpolate(
+                    stages[CONTEXT_STAGES[index]],
+                    size=x.shape[-2:],
+                    mode="bilinear",
+                    align_corners=False,
+                )
+                x = x + self.inject[str(index)](stage)
+            skips.append(x)
+        return self.decode(skips)
 
 
 @BLUR_MAP_NETWORKS.register("gwis-cnn")

@@ -20,41 +20,17 @@ Lower is better; identical images give 0.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 
 import torch
-import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
+from defocus.backbones.alexnet import STAGE_CHANNELS, AlexNetTrunk, bundled_weights
 from defocus.metrics.base import METRICS, Metric, check_images
-
-WEIGHTS_FILE = "lpips_alex.safetensors"
-"""The safetensors file in ``defocus/weights`` holding the AlexNet and linear weights."""
 
 MIN_SIZE = 31
 """Smallest height and width AlexNet's trunk accepts (one position after the second pool)."""
 
-_SHIFT = (-0.030, -0.088, -0.188)
-_SCALE = (0.458, 0.448, 0.450)
 _EPS = 1e-10
-
-# (in channels, out channels, kernel, stride, padding) of torchvision's AlexNet trunk.
-_CONVS = (
-    (3, 64, 11, 4, 2),
-    (64, 192, 5, 1, 2),
-    (192, 384, 3, 1, 1),
-    (384, 256, 3, 1, 1),
-    (256, 256, 3, 1, 1),
-)
-_POOL_BEFORE = (1, 2)  # 3x3 stride-2 max pooling precedes these convolutions
-
-
-def _load_weights() -> dict[str, torch.Tensor]:
-    """Read the bundled LPIPS-AlexNet tensors (float32, CPU) from the package."""
-    source = resources.files("defocus").joinpath("weights", WEIGHTS_FILE)
-    with resources.as_file(source) as path:
-        return load_file(str(path))
 
 
 def _unit_normalise(feature: torch.Tensor) -> torch.Tensor:
@@ -91,35 +67,12 @@ class LPIPS(Metric):
 
     def __init__(self) -> None:
         super().__init__()
-        self.features = nn.ModuleList(
-            nn.Conv2d(cin, cout, k, stride=s, padding=p) for cin, cout, k, s, p in _CONVS
-        )
-        self.lin = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for _, c, _, _, _ in _CONVS)
-        self.register_buffer("shift", torch.tensor(_SHIFT).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("scale", torch.tensor(_SCALE).view(1, 3, 1, 1), persistent=False)
-        self.load_state_dict(_load_weights())
+        self.trunk = AlexNetTrunk(imagenet=True)
+        self.lin = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for c in STAGE_CHANNELS)
+        linear = {k: v for k, v in bundled_weights().items() if k.startswith("lin.")}
+        self.lin.load_state_dict({k.removeprefix("lin."): v for k, v in linear.items()})
         self.requires_grad_(False)
         self.eval()
-
-    def _trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Unit-normalised outputs of the five ReLU stages.
-
-        Shape:
-            x: ``(B, 3, H, W)`` after the scaling layer.
-        """
-        stages = []
-        for i, conv in enumerate(self.features):
-            if i in _POOL_BEFORE:
-                x = F.max_pool2d(x, kernel_size=3, stride=2)
-            x = F.relu(conv(x))
-            stages.append(_unit_normalise(x))
-        return stages
-
-    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Map ``[0, 1]`` images to the scaled ``[-1, 1]`` RGB input of the trunk."""
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        return (2 * x - 1 - self.shift) / self.scale
 
     def forward(self, restored: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """LPIPS distance per image.
@@ -143,7 +96,7 @@ class LPIPS(Metric):
         if min(h, w) < MIN_SIZE:
             raise ValueError(f"lpips needs images of at least {MIN_SIZE}x{MIN_SIZE}, got {h}x{w}")
         batch = restored.shape[0]
-        stages = self._trunk(self._prepare(torch.cat([restored, reference])))
+        stages = [_unit_normalise(s) for s in self.trunk(torch.cat([restored, reference]))]
         total = restored.new_zeros(batch)
         for lin, stage in zip(self.lin, stages, strict=True):
             diff = (stage[:batch] - stage[batch:]) ** 2
