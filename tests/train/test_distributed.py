@@ -30,7 +30,7 @@ def torchrun(out: Path, *extra: str) -> subprocess.CompletedProcess:
     """``torchrun --standalone --nproc-per-node 2 defocus train`` on the smoke recipe."""
     script = shutil.which("defocus")
     launch = [script] if script else ["-m", "defocus"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}  # tracebacks on abort
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
         *launch, "train", "--config", str(ROOT / "configs" / "smoke.toml"), "--out", str(out),
