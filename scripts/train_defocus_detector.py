@@ -58,11 +58,10 @@ from defocus.blurmap.network import BLUR_MAP_NETWORKS, LOGIT, BlurMapNetwork
 from defocus.blurmap.scores import defocus_scores
 from defocus.data.masks import defocus_mask_pairs, read_defocus_mask
 from defocus.data.realistic import RealisticDegradation, random_region, render_realistic
-from defocus.io import read_image
+from defocus.io import list_images, read_image
 from defocus.io.weights import WEIGHTS_DIR, architecture_metadata
 from defocus.runtime.precision import autocast_dtype, network_precision
 
-IMAGES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 DETECTION_SIDE = 320
 """Long side (px) at which the detector reads photos."""
 WIDTHS = (16, 32, 48, 64, 96, 128)
@@ -190,8 +189,7 @@ def main() -> None:
     held = [load_photo(*pair) for pair in pairs[args.train_last : args.val_last]]
     scene_photos: list[torch.Tensor] = []
     if args.scenes > 0:
-        paths = sorted(p for p in Path(args.scene_root).iterdir() if p.suffix.lower() in IMAGES)
-        scene_photos = [load_scene_photo(path, rng) for path in paths]
+        scene_photos = [load_scene_photo(path, rng) for path in list_images(args.scene_root)]
     scene_train, scene_held = scene_photos[:-SCENE_HELD], scene_photos[-SCENE_HELD:]
     held_rng = np.random.default_rng(args.seed + 1)
     held_scenes = []

@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the recipe, train, and print a JSON summary on stdout (rank 0)."""
     from defocus.train import load_config, train
-    from defocus.train.distributed import leave_worker
+    from defocus.train.distributed import leave_if_worker
 
     config = load_config(args.config, args.overrides)
     result = train(config, args.out, resume=args.resume)
@@ -49,6 +49,5 @@ def run(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", "0")) == 0:
         summary = {"stopped_at": result.stopped_at, "stages": [asdict(s) for s in result.stages]}
         print(json.dumps(summary, indent=2))
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        leave_worker(0)
+    leave_if_worker(0)
     return 0

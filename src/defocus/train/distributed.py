@@ -11,7 +11,7 @@ import hashlib
 import os
 import sys
 from dataclasses import dataclass
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
@@ -109,18 +109,20 @@ def teardown(context: Context) -> None:
         dist.destroy_process_group()
 
 
-def leave_worker(code: int) -> NoReturn:
+def leave_if_worker(code: int) -> None:
     """End a ``torchrun`` worker at once, without the interpreter's shutdown.
 
     After a complete run (its files written, the process group left), Gloo's C++
     threads could still abort a worker while the interpreter shut down (``terminate
     called without an active exception``, SIGABRT): the run was done, yet ``torchrun``
     reported it failed (seen in about one launch in five under a busy test suite).
-    Standard streams are flushed first; nothing else is left to run.
+    Standard streams are flushed first; nothing else is left to run. Returns at once
+    in a process that ``torchrun`` did not launch with more than one worker.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    if _env_int("WORLD_SIZE", 1) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def barrier(context: Context) -> None:
