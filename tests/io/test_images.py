@@ -1,5 +1,6 @@
 import os
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -326,3 +327,13 @@ def test_colour_key_transparency_becomes_alpha(tmp_path: Path, mode: str) -> Non
     expected = np.ones((6, 7), np.float32)
     expected[2, 3] = 0
     np.testing.assert_array_equal(data.alpha[0].numpy(), expected)
+
+
+def test_float_tiff_reads_without_warnings_into_writable_pixels(tmp_path):
+    path = tmp_path / "float.tif"
+    Image.fromarray(np.full((8, 6), 0.25, np.float32), mode="F").save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns on a read-only buffer
+        pixels = read_image(path).pixels
+    pixels += 0.5  # the tensor owns its memory
+    assert pixels.shape == (1, 8, 6) and torch.allclose(pixels, torch.tensor(0.75))

@@ -276,6 +276,8 @@ def read_image(path: str | os.PathLike[str]) -> ImageData:
         arr = _apply_orientation(arr, orientation)
         exif[0x0112] = 1
 
+    if not arr.flags.writeable:  # a decoder's buffer (32-bit float TIFF): torch needs its own
+        arr = arr.copy()
     channels = arr.shape[2]
     colour = 1 if channels in (1, 2) else 3
     pixels = torch.from_numpy(np.ascontiguousarray(arr[..., :colour].transpose(2, 0, 1)))
