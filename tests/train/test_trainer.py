@@ -278,15 +278,22 @@ def test_two_networks_train_in_alternation_with_their_own_checkpoints(tmp_path):
     assert all(torch.equal(module.state_dict()[k], trained[k]) for k in trained)
 
 
-def test_a_frozen_model_stage_trains_only_the_networks_alongside(tmp_path):
-    """``freeze_model``: M_R learns on a fixed deblurrer's outputs (its warm-up)."""
+@pytest.mark.parametrize(
+    ("model", "options"),
+    [("tiny-unet", {}), ("arknet", {"widths": [4, 8], "depth": 1})],  # ARKNet: BatchNorm
+)
+def test_a_frozen_model_stage_trains_only_the_networks_alongside(tmp_path, model, options):
+    """``freeze_model``: M_R learns on a fixed deblurrer's outputs (its warm-up).
+
+    Fixed includes BatchNorm's running statistics: the frozen model runs in eval mode.
+    """
     from defocus.models import create_model
 
     torch.manual_seed(3)
     start = tmp_path / "start.safetensors"
-    save_file(create_model("tiny-unet").state_dict(), str(start))
+    save_file(create_model(model, **options).state_dict(), str(start))
     table = tomllib.loads(REBLUR_SMOKE.read_text())
-    table["model"]["pretrained"] = str(start)
+    table["model"].update(name=model, options=options, pretrained=str(start))
     table["stages"][0].update(freeze_model=True, loss=[{"name": "l1"}])
     result = train(config_from_dict(table, "test"), tmp_path / "out")
     assert result.stages[0].name == "reblur"
@@ -294,6 +301,26 @@ def test_a_frozen_model_stage_trains_only_the_networks_alongside(tmp_path):
     assert all(torch.equal(before[k], after[k]) for k in before)
     rows = list(csv.DictReader(open(tmp_path / "out" / "reblur" / "log.csv")))
     assert len({r["reblur.loss"] for r in rows}) > 1  # M_R's loss moves
+
+
+def test_a_network_continues_from_the_previous_stage(tmp_path):
+    """``pretrained = "previous"``: stage 2's M_R starts from stage 1's last M_R."""
+    table = tomllib.loads(REBLUR_SMOKE.read_text())
+    warm = {**table["stages"][0], "name": "warm", "freeze_model": True, "loss": [{"name": "l1"}]}
+    fine = {**table["stages"][0], "name": "fine", "init": "previous_last"}
+    fine["networks"] = [{**fine["networks"][0], "pretrained": "previous", "lr": 1e-12}]
+    table["stages"] = [warm, fine]
+    train(config_from_dict(table, "test"), tmp_path)
+    stores = [
+        CheckpointDir(tmp_path / stage / "reblur" / "checkpoints") for stage in ("warm", "fine")
+    ]
+    warmed, continued = (load_file(str(s.weights_path(s.latest()))) for s in stores)
+    assert any(w.abs().max() > 1e-3 for w in warmed.values())
+    for key, value in warmed.items():  # at lr 1e-12 stage 2 barely moves it
+        torch.testing.assert_close(continued[key], value, rtol=0, atol=1e-6)
+    table["stages"][0]["networks"][0]["options"] = {"features": 4, "blocks": 1}
+    with pytest.raises(DefocusError, match="same model and options in the previous stage"):
+        config_from_dict(table, "test")
 
 
 def test_a_frozen_model_stage_needs_a_network_to_train():

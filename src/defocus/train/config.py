@@ -30,6 +30,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+PREVIOUS_NETWORK = "previous"
+"""``NetworkConfig.pretrained`` value: continue the previous stage's network of that name."""
+
 
 @dataclass
 class ModelConfig:
@@ -221,7 +224,10 @@ class NetworkConfig:
             is the main model's).
         loss: Its loss terms ``{name, weight, ...}``.
         lr: Its peak learning rate; 0 uses the stage's.
-        pretrained: Safetensors weights to start from; empty for a random start.
+        pretrained: Safetensors weights (a path or a shipped name) to start from;
+            ``"previous"`` for the last checkpoint of the network of the same name in
+            the previous stage of this run (e.g. a reblurring module warmed up there);
+            empty for a random start.
     """
 
     name: str = "reblur"
@@ -398,7 +404,7 @@ def _check_values(config: Config, where: str) -> None:
             fail(f"stages[{index}]: lr and beta must be >= 0")
         if index == 0 and stage.init.startswith("previous"):
             fail("stages[0].init: the first stage has no previous stage")
-        _check_networks(stage, index, fail)
+        _check_networks(stage, index, config.stages[index - 1] if index else None, fail)
         if stage.freeze_model and not stage.networks:
             fail(f"stages[{index}].freeze_model: nothing would learn (no [[stages.networks]])")
         for term_index, term in enumerate(stage.loss):
@@ -411,10 +417,14 @@ def _check_values(config: Config, where: str) -> None:
 
 
 def _check_networks(
-    stage: StageConfig, index: int, fail: typing.Callable[[str], typing.NoReturn]
+    stage: StageConfig,
+    index: int,
+    previous: StageConfig | None,
+    fail: typing.Callable[[str], typing.NoReturn],
 ) -> None:
-    """Names, models and loss references of a stage's ``[[stages.networks]]``."""
+    """Names, models, starting weights and loss references of a stage's networks."""
     names = [network.name for network in stage.networks]
+    earlier = {network.name: network for network in previous.networks} if previous else {}
     for position, network in enumerate(stage.networks):
         where = f"stages[{index}].networks[{position}]"
         if not network.name or "/" in network.name or network.name.startswith("."):
@@ -428,6 +438,16 @@ def _check_networks(
             fail(f"{where}.loss: the network needs at least one loss term")
         if network.lr < 0:
             fail(f"{where}.lr: must be >= 0")
+        if network.pretrained == PREVIOUS_NETWORK:
+            before = earlier.get(network.name)
+            if before is None or (before.model, before.options) != (
+                network.model,
+                network.options,
+            ):
+                fail(
+                    f"{where}.pretrained: 'previous' needs a network {network.name!r} of the "
+                    "same model and options in the previous stage"
+                )
     for term in [*stage.loss, *(t for network in stage.networks for t in network.loss)]:
         wanted = term.get("network")
         if wanted is not None and wanted not in names:

@@ -39,7 +39,14 @@ from defocus.models.registry import architecture_metadata, check_state_dict
 from defocus.runtime.precision import autocast_dtype
 from defocus.train import distributed
 from defocus.train.checkpoint import CheckpointDir, capture_rng, checkpoint_name, restore_rng
-from defocus.train.config import Config, NetworkConfig, StageConfig, TrainConfig, config_to_dict
+from defocus.train.config import (
+    PREVIOUS_NETWORK,
+    Config,
+    NetworkConfig,
+    StageConfig,
+    TrainConfig,
+    config_to_dict,
+)
 from defocus.train.data import ValidationPair, build_training_data, build_validation_pairs
 from defocus.train.objective import build_stage_loss, stage_terms
 from defocus.train.runlog import RunLog
@@ -321,7 +328,7 @@ class Trainer:
         folder = self.out / stage.name
         peak = stage.lr or config.optim.lr
         loss_fn = self._stage_loss(stage, stage.name, stage.loss, stage.beta)
-        companions = [self._companion(stage, folder, network, peak) for network in stage.networks]
+        companions = [self._companion(index, stage, network, peak) for network in stage.networks]
         trained = {c.config.name: c.network for c in companions}
         loss_fn.bind(trained)
         for companion in companions:
@@ -388,13 +395,22 @@ class Trainer:
         return loss_fn
 
     def _companion(
-        self, stage: StageConfig, folder: Path, config: NetworkConfig, stage_peak: float
+        self, index: int, stage: StageConfig, config: NetworkConfig, stage_peak: float
     ) -> _Companion:
         """Build a network trained alongside the model, with its optimiser and loss."""
         network = AUXILIARY.create(
             config.model, in_channels=self.config.model.in_channels, **config.options
         ).to(self.device)
-        if config.pretrained:
+        if config.pretrained == PREVIOUS_NETWORK:
+            previous = self.out / self.config.stages[index - 1].name / config.name
+            own = CheckpointDir(previous / "checkpoints")
+            latest = own.latest()
+            if latest is None:
+                raise DefocusError(f"{own.folder}: no checkpoint to start network {config.name!r}")
+            weights, _ = own.load(latest)
+            check_state_dict(network, weights, own.weights_path(latest))
+            network.load_state_dict(weights)
+        elif config.pretrained:
             load_weights(network, resolve_weights(config.pretrained))
         peak = config.lr or stage_peak
         return _Companion(
@@ -402,7 +418,7 @@ class Trainer:
             network=network,
             optimizer=self._optimizer(peak, network),
             loss_fn=self._stage_loss(stage, config.name, config.loss, 0.0),
-            checkpoints=CheckpointDir(folder / config.name / "checkpoints"),
+            checkpoints=CheckpointDir(self.out / stage.name / config.name / "checkpoints"),
             peak=peak,
         )
 
@@ -431,7 +447,7 @@ class Trainer:
         if context.distributed:
             device_ids = [context.local_rank] if self.device.type == "cuda" else None
             network = DistributedDataParallel(self.model, device_ids=device_ids)
-        self.model.train()
+        self.model.train(not stage.freeze_model)  # a frozen model keeps its statistics
         for companion in state.companions:
             companion.network.train()
         sampler = StepBatchSampler(
@@ -656,12 +672,13 @@ class Trainer:
         Returns:
             Metric name → mean value.
         """
+        training = self.model.training  # a frozen stage's model stays in eval mode
         if self.task == BLUR_MAP:
             if identity:
                 return {}
             self.model.eval()
             scores = validate_blur_maps(self.model, self.val_pairs, self.device)
-            self.model.train()
+            self.model.train(training)
             return {name: scores[name] for name in self.config.train.val_metrics}
         self.model.eval()
         sums = dict.fromkeys(self.metrics, 0.0)
@@ -672,7 +689,7 @@ class Trainer:
             images = {"restored": restored, "reference": reference, "blurry": blurry}
             for name, metric in self.metrics.items():
                 sums[name] += float(metric(*(images[key] for key in metric.inputs)).mean())
-        self.model.train()
+        self.model.train(training)
         return {name: total / len(self.val_pairs) for name, total in sums.items()}
 
 
