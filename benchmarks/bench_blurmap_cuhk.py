@@ -2,13 +2,14 @@
 
 Usage: python benchmarks/bench_blurmap_cuhk.py [--root ../shared/data/real/CUHK-defocus]
        [--first 401] [--last 500] [--method learned|gradient-ratio]
-       [--figure docs/figures/blurmap-cuhk-learned.png]
+       [--figure docs/figures/blurmap-cuhk-learned.png] [--show first|worst]
 
 Scores an estimator of ``defocus.blurmap.ESTIMATORS`` image by image and prints the
 means, with the time per image. The shipped ``learned`` estimator was fitted on CUHK
 0001-0400 (``configs/blurmap.toml``; its detector on 0001-0350,
 ``scripts/train_defocus_detector.py``): report it on 0401-0500. The ``gradient-ratio``
-baseline is fitted on nothing.
+baseline is fitted on nothing. The figure shows the first four photos, or with
+``--show worst`` the four with the largest MAE.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ CALIBRATION_BINS = 10
 """Bins of the expected calibration error (ECE): the pixel-weighted mean over bins of
 |mean probability - fraction of pixels the mask calls defocused|."""
 
+SHOWN = 4
+"""Photos in the figure."""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -40,6 +44,7 @@ def main() -> None:
     parser.add_argument("--last", type=int, default=500)
     parser.add_argument("--method", choices=ESTIMATORS.names(), default=DEFAULT_ESTIMATOR)
     parser.add_argument("--figure", default="")
+    parser.add_argument("--show", choices=("first", "worst"), default="first")
     args = parser.parse_args()
     root = Path(args.root)
     scores: dict[str, list[float]] = {"f_beta": [], "mae": [], "precision": [], "recall": []}
@@ -58,8 +63,10 @@ def main() -> None:
             bins[row].index_add_(0, bucket, values)
         for key, value in result.items():
             scores[key].append(float(value))
-        if len(shown) < 4:
-            shown.append((name, image[0], estimate.probability[0, 0], mask[0, 0]))
+        shown.append((float(result["mae"]), name, image[0], estimate.probability[0, 0], mask[0, 0]))
+        if args.show == "worst":
+            shown.sort(key=lambda item: -item[0])
+        del shown[SHOWN:]
     seconds = (time.perf_counter() - start) / (args.last - args.first + 1)
     means = {key: float(np.mean(values)) for key, values in scores.items()}
     count = bins[0].clamp_min(1)
@@ -71,11 +78,12 @@ def main() -> None:
     )
     if args.figure:
         fig, axes = plt.subplots(len(shown), 3, figsize=(9, 2.4 * len(shown)))
-        for row, (name, image, probability, mask) in zip(axes, shown, strict=True):
+        for row, (mae, name, image, probability, mask) in zip(axes, shown, strict=True):
             row[0].imshow(image.permute(1, 2, 0).clamp(0, 1).numpy())
             row[1].imshow(probability.numpy(), cmap="gray", vmin=0, vmax=1)
             row[2].imshow(mask, cmap="gray", vmin=0, vmax=1)
-            for ax, title in zip(row, (name, "estimated P(defocus)", "CUHK mask"), strict=True):
+            titles = (name, f"estimated P(defocus), MAE {mae:.2f}", "CUHK mask")
+            for ax, title in zip(row, titles, strict=True):
                 ax.set_title(title, fontsize=8)
                 ax.axis("off")
         fig.tight_layout()
