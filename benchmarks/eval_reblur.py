@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/eval_reblur.py --reblur RUN_A --control RUN_B [--limit 12]
        [--protocols defocus,depth,lens] [--csv docs/reblurring-table.csv]
-       [--markdown runs/reblur/table.md]
+       [--markdown runs/reblur/table.md] [--module M_R]
 
 ``RUN_A`` and ``RUN_B`` are the final (same-step) weights of
 ``configs/reblur_default.toml`` (L1 + L_reblur) and ``configs/reblur_default_l1.toml``
@@ -12,21 +12,63 @@ reblur minus control (:func:`defocus.bench.stats.paired_ttest`). The table has o
 per protocol and metric: the two means, the mean difference with its 95 % interval,
 the p-value, and whether the difference goes the way the seed reports (LPIPS and Q
 better, PSNR about unchanged).
+
+With ``--module`` (a reblurring module's weights), each protocol first prints how
+strongly ``M_R`` reblurs: per deblurrer and PSF, the mean absolute changes
+``|M_R(L) - L|`` of a restoration ``L`` and ``|M_R(S) - S|`` of the sharp image (ideally
+0), and ``|L - B|`` and ``|M_R(L) - B|`` against the blurry input ``B``. The reblurring
+loss ``||M_R(L) - M_R(S)||`` can only differ from ``||L - S||`` where ``M_R`` changes
+its input; a module that has learned the blur left in ``L`` brings ``M_R(L)`` towards
+``B``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import torch
+
 from defocus.bench.evaluate import evaluate, restorer
-from defocus.bench.protocols import load_cases
+from defocus.bench.protocols import Case, load_cases
 from defocus.bench.stats import compare
 from defocus.bench.tables import format_p, markdown_table
 from defocus.metrics.base import create_metric
+from defocus.models import ReblurModule, load_reblur_module
 
 METRICS = ("psnr", "ssim", "lpips", "q")
+STRENGTH = ("|M_R(L)-L|", "|M_R(S)-S|", "|L-B|", "|M_R(L)-B|")
+
+
+def print_strength(
+    module: ReblurModule,
+    name: str,
+    restore: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    cases: Sequence[Case],
+) -> None:
+    """Print the mean :data:`STRENGTH` changes per PSF of ``cases`` restored by ``restore``."""
+    sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(len(STRENGTH)))
+    counts: dict[str, int] = defaultdict(int)
+    with torch.no_grad():
+        for case in cases:
+            restored = restore(case.blurry, case.psf).clamp(0, 1)
+            reblurred = module(restored)
+            sums[case.psf_spec] += torch.stack(
+                [
+                    (reblurred - restored).abs().mean(),
+                    (module(case.sharp) - case.sharp).abs().mean(),
+                    (restored - case.blurry).abs().mean(),
+                    (reblurred - case.blurry).abs().mean(),
+                ]
+            )
+            counts[case.psf_spec] += 1
+    print(f"{name:8s} {'psf':12s} {'cases':>5s} " + " ".join(f"{c:>11s}" for c in STRENGTH))
+    for psf, total in sums.items():
+        means = (total / counts[psf]).tolist()
+        print(f"{name:8s} {psf:12s} {counts[psf]:5d} " + " ".join(f"{v:11.4f}" for v in means))
 
 
 def main() -> None:
@@ -39,14 +81,19 @@ def main() -> None:
     parser.add_argument("--protocols", default="defocus,depth,lens")
     parser.add_argument("--csv", default="")
     parser.add_argument("--markdown", default="")
+    parser.add_argument("--module", default="", help="also print this M_R's strength")
     args = parser.parse_args()
     methods = {"control": args.control, "reblur": args.reblur}
+    module = load_reblur_module(args.module) if args.module else None
     rows = []
     for protocol in args.protocols.split(","):
         cases = load_cases(protocol, args.data, limit=args.limit)
         records = []
         for name, weights in methods.items():
-            records += evaluate(restorer(f"model:{weights}"), cases, METRICS, method=name)
+            restore = restorer(f"model:{weights}")
+            if module is not None:
+                print_strength(module, name, restore, cases)
+            records += evaluate(restore, cases, METRICS, method=name)
         for metric in METRICS:
             test = compare(records, "reblur", "control", metric)
             means = {
