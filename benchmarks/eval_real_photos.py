@@ -3,7 +3,7 @@
 Usage: python benchmarks/eval_real_photos.py [--root ../shared/data/real/CUHK-defocus]
        [--first 401] [--last 500] [--step 1] [--model default --model wiener-unet-defocus-v1]
        [--csv runs/real/real.csv] [--gallery docs/figures/real-gallery.png]
-       [--folder PHOTOS] [--model adapt:default]
+       [--folder PHOTOS] [--model adapt:default] [--labelled benchmarks/other_photos.toml]
 
 Every photo of the CUHK set (``images/out_of_focusNNNN.jpg`` and its mask; white =
 defocused) from ``--first`` to ``--last`` (every ``--step``-th) is restored by each
@@ -16,8 +16,10 @@ megapixel. A model ``adapt:NAME`` is NAME with test-time adaptation on each phot
 with NAME itself, the script also prints, over the CUHK photos, the median per-photo
 ratio of the defocused-region Q (adapted over not adapted), the share of photos above 1
 and the paired t-test. ``--folder`` restores other photos (no masks): it reports the whole-photo
-Q gain and whether each changed, and adds them to the gallery. The blur-map estimator
-was fitted on CUHK 0001-0400: report 0401-0500.
+Q gain and whether each changed, and adds them to the gallery. ``--labelled`` scores
+the photos of a labels file (:func:`defocus.data.masks.read_labelled_photos`) on their
+labelled boxes instead of CUHK: real photos that are not in ``../shared``. The
+blur-map estimator was fitted on CUHK 0001-0400: report 0401-0500.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import torch
 from defocus.bench.real_photos import real_photo_scores
 from defocus.bench.stats import paired_ttest
 from defocus.blurmap import estimate_blur_map
-from defocus.data.masks import read_defocus_mask
+from defocus.data.masks import LabelledPhoto, read_defocus_mask, read_labelled_photos
 from defocus.infer import deblur
 from defocus.infer.adapt import Adaptation
 from defocus.io import list_images, read_image
@@ -58,20 +60,15 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=1)
     parser.add_argument("--model", action="append", default=[])
     parser.add_argument("--folder", default="", help="further photos without masks")
+    parser.add_argument("--labelled", default="", help="labels file scored instead of CUHK")
     parser.add_argument("--csv", default="")
     parser.add_argument("--gallery", default="")
     args = parser.parse_args()
     models = args.model or ["default"]
-    root = Path(args.root)
-    photos = [
-        (root / "images" / f"out_of_focus{i:04d}.jpg", root / "masks" / f"out_of_focus{i:04d}.png")
-        for i in range(args.first, args.last + 1, args.step)
-    ]
-    extra = list_images(args.folder) if args.folder else []
     rows, shown = [], []
     for model in models:
         seconds, pixels = 0.0, 0
-        for path, mask_path in [*photos, *((p, None) for p in extra)]:
+        for path, labels in _photos(args):
             image = read_image(path).pixels[None]
             start = time.perf_counter()
             name, adapt = model.removeprefix("adapt:"), model.startswith("adapt:")
@@ -79,28 +76,30 @@ def main() -> None:
             restored = deblur(image, model=name, adapt=settings).clamp(0, 1)
             seconds += time.perf_counter() - start
             pixels += image.shape[-2] * image.shape[-1]
-            if mask_path is not None:
-                mask = read_defocus_mask(mask_path)[None]
-            else:  # no mask: score the whole photo as "defocused"
-                mask = torch.ones_like(image[:, :1])
-            row = {"model": model, "photo": path.name, **real_photo_scores(image, restored, mask)}
-            rows.append(row)
-            if model == models[-1] and (len(shown) < 3 or (mask_path is None and len(shown) < 6)):
+            scores = real_photo_scores(image, restored, *_masks(labels, image))
+            rows.append(
+                {"model": model, "photo": path.name, "masked": labels is not None, **scores}
+            )
+            if model == models[-1] and (len(shown) < 3 or (labels is None and len(shown) < 6)):
                 shown.append((path.name, image, restored))
         mine = [r for r in rows if r["model"] == model]
-        cuhk = [r for r in mine if r["photo"].startswith("out_of_focus")]
+        masked = [r for r in mine if r["masked"]]
         print(
             f"{model}: {len(mine)} photos, changed {np.mean([r['changed'] for r in mine]):.0%}; "
-            f"CUHK ({len(cuhk)}): median Q gain defocused "
-            f"{_median([r['q_gain_defocused'] for r in cuhk]):.3f}, in focus "
-            f"{_median([r['q_gain_in_focus'] for r in cuhk]):.3f}, median in-focus PSNR "
-            f"{_median([r['psnr_in_focus'] for r in cuhk]):.1f} dB (worst "
-            f"{min((r['psnr_in_focus'] for r in cuhk), default=math.nan):.1f}); "
+            f"masked ({len(masked)}): median Q gain defocused "
+            f"{_median([r['q_gain_defocused'] for r in masked]):.3f}, in focus "
+            f"{_median([r['q_gain_in_focus'] for r in masked]):.3f}, median in-focus PSNR "
+            f"{_median([r['psnr_in_focus'] for r in masked]):.1f} dB (worst "
+            f"{min((r['psnr_in_focus'] for r in masked), default=math.nan):.1f}); "
             f"{seconds / max(pixels, 1) * 1e6:.2f} s/MP"
         )
         for r in mine:
-            if not r["photo"].startswith("out_of_focus"):
-                print(f"  {r['photo']}: Q gain {r['q_gain_defocused']:.3f}, changed {r['changed']}")
+            if not r["masked"] or args.labelled:
+                print(
+                    f"  {r['photo']}: Q gain defocused {r['q_gain_defocused']:.3f}, in focus "
+                    f"{r['q_gain_in_focus']:.3f}, in-focus PSNR {r['psnr_in_focus']:.1f} dB, "
+                    f"changed {r['changed']}"
+                )
     for model in models:
         if model.startswith("adapt:") and model.removeprefix("adapt:") in models:
             _compare_adapted(rows, model.removeprefix("adapt:"), model)
@@ -119,9 +118,7 @@ def _compare_adapted(rows: list[dict], plain: str, adapted: str) -> None:
 
     def gains(model: str) -> dict[str, float]:
         return {
-            r["photo"]: r["q_gain_defocused"]
-            for r in rows
-            if r["model"] == model and r["photo"].startswith("out_of_focus")
+            r["photo"]: r["q_gain_defocused"] for r in rows if r["model"] == model and r["masked"]
         }
 
     ours, theirs = gains(adapted), gains(plain)
@@ -129,11 +126,37 @@ def _compare_adapted(rows: list[dict], plain: str, adapted: str) -> None:
     ratios = [ours[n] / theirs[n] for n in names]
     test = paired_ttest([ours[n] for n in names], [theirs[n] for n in names])
     print(
-        f"{adapted} vs {plain} on {len(names)} CUHK photos: defocused-region Q ratio median "
+        f"{adapted} vs {plain} on {len(names)} masked photos: defocused-region Q ratio median "
         f"{_median(ratios):.4f}, {np.mean([r > 1 for r in ratios]):.0%} of photos above 1, "
         f"mean Q-gain difference {test.mean_difference:+.4f} "
         f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}], p = {test.p:.2g}"
     )
+
+
+Labels = Path | LabelledPhoto | None
+"""Where a photo's labels come from: a CUHK mask file, labelled boxes, or nothing."""
+
+
+def _photos(args: argparse.Namespace) -> list[tuple[Path, Labels]]:
+    """Each photo with its labels (``None``: a ``--folder`` photo)."""
+    extra: list[tuple[Path, Labels]] = [
+        (path, None) for path in (list_images(args.folder) if args.folder else [])
+    ]
+    if args.labelled:
+        return [(photo.path, photo) for photo in read_labelled_photos(args.labelled)] + extra
+    root = Path(args.root)
+    return [
+        (root / "images" / f"out_of_focus{i:04d}.jpg", root / "masks" / f"out_of_focus{i:04d}.png")
+        for i in range(args.first, args.last + 1, args.step)
+    ] + extra
+
+
+def _masks(labels: Labels, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The defocus mask of ``image`` and where it is known; no labels: all "defocused"."""
+    if isinstance(labels, LabelledPhoto):
+        return labels.masks(*image.shape[-2:])
+    mask = torch.ones_like(image[:, :1]) if labels is None else read_defocus_mask(labels)[None]
+    return mask, torch.ones_like(mask)
 
 
 def _gallery(shown: list[tuple[str, torch.Tensor, torch.Tensor]], path: Path) -> None:

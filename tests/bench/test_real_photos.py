@@ -49,3 +49,15 @@ def test_shapes_must_agree(dead_leaves):
     _, blurry, mask = _photo(dead_leaves)
     with pytest.raises(ValueError, match="shapes differ"):
         real_photo_scores(blurry, blurry[..., :32], mask)
+
+
+def test_unlabelled_pixels_are_left_out_of_the_region_scores(dead_leaves):
+    _, blurry, mask = _photo(dead_leaves)
+    known = torch.ones_like(mask)
+    known[..., :, :16] = 0  # the left quarter, in focus, is not labelled
+    changed = blurry.clone()
+    changed[..., :, :16] += 0.05
+    scores = real_photo_scores(blurry, changed, mask, known)
+    assert math.isinf(scores["psnr_in_focus"]) and scores["changed"] is True
+    assert scores["q_gain_in_focus"] == pytest.approx(1.0)
+    assert real_photo_scores(blurry, changed, mask)["psnr_in_focus"] < 40

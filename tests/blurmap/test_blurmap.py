@@ -1,5 +1,6 @@
 """The gradient-ratio blur map on known blur, and the defocus-detection scores."""
 
+import pytest
 import torch
 
 from defocus.blurmap import defocus_scores, gradient_ratio_blur_map
@@ -46,3 +47,17 @@ def test_scores_match_their_definition():
     expected = 1.3 * precision * recall / (0.3 * precision + recall)
     assert abs(float(scores["f_beta"]) - expected) < 1e-9
     assert abs(float(scores["mae"]) - (4 * 0.1 + 4 * 1.0) / 16) < 1e-6
+
+
+def test_unlabelled_pixels_count_nowhere():
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., :2, :] = 1
+    probability = mask.clone()
+    probability[..., 3, :] = 1.0  # wrong, but only where nothing is known
+    known = torch.ones_like(mask)
+    known[..., 3, :] = 0
+    scores = defocus_scores(probability, mask, known)
+    assert float(scores["f_beta"]) == 1.0 and float(scores["mae"]) == 0.0
+    assert float(defocus_scores(probability, mask)["mae"]) == 0.25
+    with pytest.raises(ValueError, match="shapes differ"):
+        defocus_scores(probability, mask, known[..., :2])

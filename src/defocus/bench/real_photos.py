@@ -12,6 +12,9 @@ act and where it should leave the photo alone. On the luma of input and output:
   (high: untouched);
 - ``changed``: whether the output differs from the input at all, i.e. its PSNR
   against the input over the whole photo is below :data:`UNCHANGED_PSNR`.
+
+Where only parts of a photo are labelled (:class:`defocus.data.masks.LabelledPhoto`),
+the region scores use the labelled pixels alone.
 """
 
 from __future__ import annotations
@@ -44,7 +47,10 @@ def _ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> float:
 
 
 def real_photo_scores(
-    blurry: torch.Tensor, restored: torch.Tensor, mask: torch.Tensor
+    blurry: torch.Tensor,
+    restored: torch.Tensor,
+    mask: torch.Tensor,
+    known: torch.Tensor | None = None,
 ) -> dict[str, float | bool]:
     """Scores of one restored real photo against its input (see the module docstring).
 
@@ -52,24 +58,33 @@ def real_photo_scores(
         blurry: The photo, grey or RGB in ``[0, 1]``.
         restored: The restoration, same shape.
         mask: Defocus mask in ``[0, 1]`` (1 = out of focus), the photo's size.
+        known: 1 where the mask is known, 0 where the photo is unlabelled (default:
+            known everywhere).
 
     Returns:
         ``q_gain_defocused``, ``q_gain_in_focus``, ``psnr_in_focus`` (NaN where a
         region is empty) and ``changed``.
 
     Shape:
-        ``blurry``, ``restored``: ``(1, C, H, W)``; ``mask``: ``(1, 1, H, W)``.
+        ``blurry``, ``restored``: ``(1, C, H, W)``; ``mask``, ``known``: ``(1, 1, H, W)``.
     """
-    if blurry.shape != restored.shape or mask.shape[-2:] != blurry.shape[-2:]:
+    known = torch.ones_like(mask) if known is None else known
+    if (
+        blurry.shape != restored.shape
+        or mask.shape[-2:] != blurry.shape[-2:]
+        or known.shape != mask.shape
+    ):
         raise ValueError(
-            f"shapes differ: {tuple(blurry.shape)}, {tuple(restored.shape)}, {tuple(mask.shape)}"
+            f"shapes differ: {tuple(blurry.shape)}, {tuple(restored.shape)}, "
+            f"{tuple(mask.shape)}, {tuple(known.shape)}"
         )
     y_in, y_out = to_luma(blurry.float())[0, 0], to_luma(restored.float())[0, 0]
     q_in, q_out = sharpness_q_map(y_in, PATCH), sharpness_q_map(y_out, PATCH)
     rows, cols = q_in.shape
-    cover = F.avg_pool2d(mask.float()[..., : rows * PATCH, : cols * PATCH], PATCH)[0, 0]
-    defocused, in_focus = cover >= 1 - 1e-6, cover <= 1e-6
-    sharp_pixels = mask.float()[0, 0] < 0.5
+    regions = torch.cat([mask * known, (1 - mask) * known]).float()
+    cover = F.avg_pool2d(regions[..., : rows * PATCH, : cols * PATCH], PATCH)[:, 0]
+    defocused, in_focus = cover[0] >= 1 - 1e-6, cover[1] >= 1 - 1e-6
+    sharp_pixels = (mask.float()[0, 0] < 0.5) & (known[0, 0] >= 0.5)
     return {
         "q_gain_defocused": _ratio(q_out[defocused], q_in[defocused]),
         "q_gain_in_focus": _ratio(q_out[in_focus], q_in[in_focus]),

@@ -4,11 +4,18 @@ A folder holds ``images/<name>.<ext>`` and ``masks/<name>.png`` (white = out of 
 black = in focus), as in Shi, Xu & Jia's CUHK dataset. Items are laid out like the
 blur-map training data: ``(image, image, radius, mask)`` with the radius unknown
 (``-1``), so that a blur-map network learns the defocus probability from them alone.
+
+Photos without a drawn mask can be labelled coarsely instead, with boxes in a TOML
+file (:func:`read_labelled_photos`): some boxes out of focus, some in focus, the rest
+of the photo unlabelled and left out of every score.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +27,11 @@ from defocus.data.seeding import Item, item_rng, split_item
 from defocus.data.store import ImageStore, dihedral, take_region, to_float
 from defocus.errors import DefocusError
 from defocus.io import list_images
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 UNKNOWN = -1.0
 """Value of a map where its quantity is unknown (see :data:`defocus.losses.ROLES`)."""
@@ -57,6 +69,104 @@ def read_defocus_mask(path: str | Path) -> torch.Tensor:
     except (OSError, ValueError) as error:
         raise DefocusError(f"{path}: not a readable mask image ({error})") from None
     return torch.from_numpy((pixels >= 0.5).astype(np.float32))[None]
+
+
+Box = tuple[int, int, int, int]
+"""``(left, top, right, bottom)`` in pixels, right and bottom exclusive."""
+
+
+@dataclass(frozen=True)
+class LabelledPhoto:
+    """A photo with boxes known to be out of focus and boxes known to be in focus.
+
+    Attributes:
+        path: The photo.
+        defocused: Boxes out of focus.
+        in_focus: Boxes in focus.
+    """
+
+    path: Path
+    defocused: tuple[Box, ...]
+    in_focus: tuple[Box, ...]
+
+    def masks(self, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The defocus mask (1 = out of focus) and where it is known (1 = labelled).
+
+        A pixel inside both kinds of box is left unlabelled.
+
+        Raises:
+            DefocusError: If a box does not lie inside a photo of this size.
+
+        Shape:
+            ``(1, 1, height, width)`` each.
+        """
+        cover = torch.zeros(2, height, width)
+        for kind, boxes in enumerate((self.in_focus, self.defocused)):
+            for left, top, right, bottom in boxes:
+                if not (0 <= left < right <= width and 0 <= top < bottom <= height):
+                    raise DefocusError(
+                        f"{self.path}: box {[left, top, right, bottom]} is not inside the "
+                        f"{width}x{height} photo"
+                    )
+                cover[kind, top:bottom, left:right] = 1
+        defocused = cover[1] * (1 - cover[0])
+        known = (cover[0] + cover[1] == 1).float()
+        return defocused[None, None], known[None, None]
+
+
+def _located(entry: dict, folder: Path, source: Path) -> Path:
+    """``entry["file"]``, inside ``entry["package"]`` when given, else next to ``source``."""
+    package = entry.get("package")
+    if package is None:
+        return folder / entry["file"]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DefocusError(f"{source}: package {package!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / entry["file"]
+
+
+def _boxes(entry: dict, key: str, source: Path) -> tuple[Box, ...]:
+    boxes = entry.get(key, [])
+    if not all(
+        isinstance(b, list) and len(b) == 4 and all(isinstance(v, int) for v in b) for b in boxes
+    ):
+        raise DefocusError(
+            f"{source}: {key} of {entry['file']} must be [left, top, right, bottom] lists"
+        )
+    return tuple((b[0], b[1], b[2], b[3]) for b in boxes)
+
+
+def read_labelled_photos(path: str | Path) -> list[LabelledPhoto]:
+    """Photos and their labelled boxes from a TOML file.
+
+    Each ``[[photos]]`` table has ``file`` (relative to the TOML file, or to the
+    installed Python ``package`` when that key is given), ``defocused`` and
+    ``in_focus`` lists of ``[left, top, right, bottom]`` boxes.
+
+    Raises:
+        DefocusError: If the file cannot be read or parsed, a photo is missing, or a
+            box is not four integers.
+    """
+    source = Path(path)
+    try:
+        tables = tomllib.loads(source.read_text()).get("photos", [])
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise DefocusError(f"{source}: not a readable labels file ({error})") from None
+    photos = []
+    for entry in tables:
+        if "file" not in entry:
+            raise DefocusError(f"{source}: a [[photos]] table has no file")
+        photo = _located(entry, source.parent, source)
+        if not photo.is_file():
+            raise DefocusError(f"{source}: {photo} does not exist")
+        photos.append(
+            LabelledPhoto(
+                photo, _boxes(entry, "defocused", source), _boxes(entry, "in_focus", source)
+            )
+        )
+    if not photos:
+        raise DefocusError(f"{source}: no [[photos]] tables")
+    return photos
 
 
 class DefocusMaskDataset(Dataset):
