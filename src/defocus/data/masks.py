@@ -13,7 +13,6 @@ of the photo unlabelled and left out of every score.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +26,7 @@ from defocus.data.seeding import Item, item_rng, split_item
 from defocus.data.store import ImageStore, dihedral, take_region, to_float
 from defocus.errors import DefocusError
 from defocus.io import list_images
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from defocus.tomlcompat import tomllib
 
 UNKNOWN = -1.0
 """Value of a map where its quantity is unknown (see :data:`defocus.losses.ROLES`)."""

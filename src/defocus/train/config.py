@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +21,9 @@ import torch
 
 from defocus.errors import DefocusError
 from defocus.models import AUXILIARY
+from defocus.tomlcompat import tomllib
 from defocus.train.objective import build_stage_loss
 from defocus.train.task import BLUR_MAP, TASKS, create_network, metric_names, network_names
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 PREVIOUS_NETWORK = "previous"
 """``NetworkConfig.pretrained`` value: continue the previous stage's network of that name."""
