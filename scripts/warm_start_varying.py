@@ -49,17 +49,50 @@ def warm_start(source: str, local_bias: float) -> torch.nn.Module:
     return new
 
 
+def add_uniform_candidate(varying: str, source: str, local_bias: float) -> torch.nn.Module:
+    """A VaryingWienerUNet with v1's output as a candidate, started from ``varying``."""
+    old = create_model("varying-wiener-unet", in_channels=1)
+    load_weights(old, resolve_weights(varying))
+    reference = create_model("wiener-unet", in_channels=1)
+    load_weights(reference, resolve_weights(source))
+    new = create_model("varying-wiener-unet", in_channels=1, uniform_candidate=True)
+    before, state = old.state_dict(), new.state_dict()
+    images = old.images  # the candidates before v1's output, in both
+    with torch.no_grad():
+        for key, value in reference.fusion.state_dict().items():
+            state[f"uniform.{key}"].copy_(value)
+        for key, value in before.items():
+            target = state[key]
+            if key == f"{FIRST}.weight":  # inputs: images, v1's output (new), hints
+                target.zero_()
+                target[:, :images] = value[:, :images]
+                target[:, images + 1 :] = value[:, images:]
+            elif key.startswith(HEAD):  # outputs: logits, v1's logit (new), residual
+                target[:images] = value[:images]
+                target[-1] = value[-1]
+                target[images] = 0 if key.endswith("weight") else value[0] - local_bias
+            else:
+                target.copy_(value)
+    new.load_state_dict(state)
+    return new
+
+
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="wiener-unet-defocus-v1", help="WienerUNet weights")
     parser.add_argument("--local-bias", type=float, default=1.0)
+    parser.add_argument("--uniform-from", help="VaryingWienerUNet weights to add v1's output to")
     parser.add_argument("--out", required=True, help="safetensors file to write")
     args = parser.parse_args()
-    model = warm_start(args.source, args.local_bias)
+    if args.uniform_from:
+        model = add_uniform_candidate(args.uniform_from, args.source, args.local_bias)
+        options: dict[str, object] | None = {"uniform_candidate": True}
+    else:
+        model, options = warm_start(args.source, args.local_bias), None
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.contiguous() for key, value in model.state_dict().items()}
-    save_file(state, args.out, architecture_metadata("varying-wiener-unet", 1))
+    save_file(state, args.out, architecture_metadata("varying-wiener-unet", 1, options))
     print(f"wrote {args.out}")
 
 

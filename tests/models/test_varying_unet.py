@@ -166,3 +166,55 @@ def test_coarse_change_is_gated_region_by_region(dead_leaves):
     assert change is not None and change.shape == (1, 1, 128, 512)
     assert float(change[..., :64].abs().max()) == 0.0  # the sharp side: gated off
     assert float(change[..., 384:].abs().max()) > 0.01
+
+
+def test_uniform_candidate_is_wiener_unet_s_output_and_stays_frozen(dead_leaves):
+    from defocus.color import to_luma
+    from defocus.degrade import blur, disk_kernel
+
+    model = create_model("varying-wiener-unet", uniform_candidate=True, **SMALL).eval()
+    model = _constant_maps(model, 3.0, 0.5)
+    plain = create_model("wiener-unet", offsets=(-1, 0, 1), factors=(1.0,), widths=(4, 8, 8))
+    plain.fusion.load_state_dict(model.uniform.state_dict())
+    assert not any(p.requires_grad for p in model.uniform.parameters())
+    assert all(p.requires_grad for p in model.fusion.parameters())
+    assert model.fusion.head.out_channels == model.images + 2  # v1's logit, residual
+    y = blur(to_luma(dead_leaves(48, 40)), disk_kernel(3.0), "reflect-101").float()
+    with torch.no_grad():  # the fusion returns its last candidate only: v1's output
+        model.fusion.head.weight.zero_()
+        model.fusion.head.bias.zero_()
+        model.fusion.head.bias[model.images] = 60.0
+        out = model(y)
+        expected = plain.eval()(y)
+    assert float((expected - y).abs().max()) > 0.01  # v1 restores this image
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_warm_start_with_the_uniform_candidate_starts_as_the_source(dead_leaves):
+    import importlib.util
+    from pathlib import Path
+
+    from defocus.color import to_luma
+    from defocus.degrade import blur, disk_kernel
+    from defocus.io.weights import load_weights
+    from defocus.models.registry import resolve_weights
+
+    path = Path(__file__).parents[2] / "scripts" / "warm_start_varying.py"
+    spec = importlib.util.spec_from_file_location("warm_start_varying", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    source = create_model("varying-wiener-unet")
+    load_weights(source, resolve_weights("wiener-unet-defocus-v2"))
+    y = blur(to_luma(dead_leaves(64, 56)), disk_kernel(2.5), "reflect-101").float()
+    with torch.no_grad():
+        features = source.eval().prepare(y)
+        before = source.fuse(features)
+        outputs = {}
+        for bias in (1.0, 80.0):
+            started = script.add_uniform_candidate(
+                "wiener-unet-defocus-v2", "wiener-unet-defocus-v1", bias
+            )
+            outputs[bias] = started.eval().fuse(features)
+    # v1's logit far below: exactly the source; 1 below the input's: a small change
+    torch.testing.assert_close(outputs[80.0], before, rtol=1e-4, atol=1e-5)
+    assert 0 < float((outputs[1.0] - before).abs().max()) < 0.05

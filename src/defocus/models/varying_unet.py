@@ -102,6 +102,11 @@ class VaryingWienerUNet(TwoStageDeblurrer):
        candidate whose radius fits (ringing and residual blur tell it) and the input
        where nothing is out of focus.
 
+    5. **v1's own output** (with ``uniform_candidate``): a frozen copy of WienerUNet's
+       fusion U-Net mixes the global candidates as v1 does, tile by tile, and its
+       result is one more candidate (the last): where the blur is uniform the fusion
+       can return exactly v1's restoration instead of re-learning it.
+
     Its first 16 inputs and 17 outputs are laid out as WienerUNet's, so WienerUNet's
     fusion weights can start it (``scripts/warm_start_varying.py``).
 
@@ -115,6 +120,8 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         local_balances: Balances of the radius bank (absolute; images in ``[0, 1]``).
         widths: U-Net channels at full, half and quarter resolution.
         estimator: Blur-map weights (a shipped name or a safetensors path).
+        uniform_candidate: Add v1's output as a candidate (architecture, 5); the
+            frozen ``uniform`` U-Net's weights are part of the state dict.
 
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``, any H and W.
@@ -130,6 +137,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         local_balances: Sequence[float] = LOCAL_BALANCES,
         widths: Sequence[int] = (32, 64, 128),
         estimator: str = SHIPPED_ESTIMATOR,
+        uniform_candidate: bool = False,
     ) -> None:
         super().__init__(in_channels, multiple=4, context=32)
         if not local_radii or not local_balances or min(local_balances) <= 0:
@@ -144,7 +152,12 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         )
         self.local_candidates = len(local_radii) * len(local_balances)
         self.images = 1 + self.global_bank.candidates + self.local_candidates
-        self.fusion = FusionUNet(self.images + HINTS, self.images + 1, widths)
+        self.uniform: FusionUNet | None = None
+        if uniform_candidate:  # v1's fusion of the global candidates, never trained here
+            inputs = 1 + self.global_bank.candidates
+            self.uniform = FusionUNet(inputs, inputs + 1, widths).requires_grad_(False)
+        mixed = self.images + int(uniform_candidate)
+        self.fusion = FusionUNet(mixed + HINTS, mixed + 1, widths)
         self.feature_channels = self.images + HINTS + 1  # the coarse pass's change last
 
     def blur_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -279,6 +292,16 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             self.global_bank(y, blur, features.dtype, features[:, : first + 1])
         return features.reshape(batch, -1, height, width)
 
+    def _mix(self, items: torch.Tensor) -> torch.Tensor:
+        """The fusion U-Net's mixture of the candidates (v1's output appended, if any)."""
+        candidates, hints = items[:, : self.images], items[:, self.images :]
+        if self.uniform is not None:
+            with torch.no_grad():
+                first = 1 + self.global_bank.candidates
+                uniform = fuse_candidates(self.uniform, candidates[:, :first])
+            candidates = torch.cat([candidates, uniform], dim=1)
+        return fuse_candidates(self.fusion, candidates, hints)
+
     def defocus_probability(self, features: torch.Tensor) -> torch.Tensor:
         """The blur-map hint ``p`` stored in :meth:`prepare`'s features (same for all channels).
 
@@ -301,11 +324,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         batch, _, height, width = features.shape
         dtype = next(self.parameters()).dtype
         items = features.reshape(-1, self.feature_channels, height, width).to(dtype)
-        restored = run_padded(
-            lambda t: fuse_candidates(self.fusion, t[:, : self.images], t[:, self.images :]),
-            items[:, : self.images + HINTS],
-            self.multiple,
-        )
+        restored = run_padded(self._mix, items[:, : self.images + HINTS], self.multiple)
         scaled = items[:, self.images : self.images + 1].float()  # the radius hint
         radius = torch.expm1(scaled * math.log1p(max(self.local_radii)))
         weight = ramp(radius, *COARSE_RADII).to(restored.dtype)
