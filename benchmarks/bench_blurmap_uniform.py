@@ -7,8 +7,10 @@ Each photo (luma) is blurred by a disk of each radius (none for 0; reflect-101
 borders), given Gaussian noise σ = 0.01 (seeded) and rounded to 8 bits. Printed per
 radius: the blur map's median radius over each photo's structure pixels
 (:func:`defocus.blurmap.structure_mask` of the sharp photo), their median, the mean
-defocus probability, and GCV's global disk estimate of each photo
-(:func:`defocus.classical.blind.estimate_disk_blur`). The default model's fusion leans
+defocus probability, GCV's global disk estimate of each photo
+(:func:`defocus.classical.blind.estimate_disk_blur`) and the median of its local GCV
+estimates in 128 px windows (:func:`defocus.classical.blind.local_disk_radius`, as
+the default model's coarse pass reads them). The default model's fusion leans
 on the blur map; where it misreads uniform blur that GCV reads exactly, the model loses
 to v1 (``docs/default-model.md``, defocus protocol).
 """
@@ -21,7 +23,7 @@ import statistics
 import torch
 
 from defocus.blurmap import estimate_blur_map, structure_mask
-from defocus.classical.blind import DISK_RADII, estimate_disk_blur
+from defocus.classical.blind import DISK_RADII, estimate_disk_blur, local_disk_radius
 from defocus.color import to_luma
 from defocus.degrade import add_noise, blur, disk_kernel
 from defocus.io import list_images, quantise, read_image
@@ -37,7 +39,7 @@ def main() -> None:
     photos = [to_luma(read_image(f).pixels[None].double()) for f in list_images(args.root)]
     photos = photos[: args.limit]
     for radius in args.radius or [0.0, 1.0, 2.0, 3.0]:
-        medians, probabilities, gcv = [], [], []
+        medians, probabilities, gcv, local = [], [], [], []
         for sharp in photos:
             blurred = blur(sharp, disk_kernel(radius), "reflect-101") if radius > 0 else sharp
             noisy = add_noise(blurred, 0.01, torch.Generator().manual_seed(0), clip=True)
@@ -46,10 +48,12 @@ def main() -> None:
             medians.append(float(maps.radius[structure_mask(sharp)].median()))
             probabilities.append(float(maps.probability.mean()))
             gcv.append(float(estimate_disk_blur(blurry, DISK_RADII).radius[0]))
+            local.append(float(local_disk_radius(blurry).median()))
         print(
             f"r = {radius:g}: blur map per photo {', '.join(f'{v:.2f}' for v in medians)} "
             f"(median {statistics.median(medians):.2f}); mean P "
-            f"{statistics.fmean(probabilities):.2f}; GCV {', '.join(f'{v:.2f}' for v in gcv)}",
+            f"{statistics.fmean(probabilities):.2f}; GCV {', '.join(f'{v:.2f}' for v in gcv)}; "
+            f"local GCV {', '.join(f'{v:.2f}' for v in local)}",
             flush=True,
         )
 
