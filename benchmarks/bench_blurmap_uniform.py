@@ -36,8 +36,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=8)
     parser.add_argument("--radius", type=float, action="append", default=[])
     args = parser.parse_args()
-    photos = [to_luma(read_image(f).pixels[None].double()) for f in list_images(args.root)]
-    photos = photos[: args.limit]
+    files = list_images(args.root)[: args.limit]
+    photos = [to_luma(read_image(f).pixels[None].double()) for f in files]
     for radius in args.radius or [0.0, 1.0, 2.0, 3.0]:
         medians, probabilities, gcv, local = [], [], [], []
         for sharp in photos:

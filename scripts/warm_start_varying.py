@@ -26,26 +26,42 @@ from defocus.models.registry import resolve_weights
 FIRST, HEAD = "fusion.enc0.0.0", "fusion.head"
 
 
+def _grow_fusion(
+    new: torch.nn.Module, before: dict[str, torch.Tensor], kept: int, bias: float
+) -> None:
+    """Load ``before`` into ``new``, whose fusion has inputs and logits added after ``kept``.
+
+    Every weight goes to its place. The first convolution's added input columns (after its
+    first ``kept``) get zero weights; the head's added logits (after its first ``kept``,
+    before those that follow, the residual last) get zero weights and a bias ``bias``
+    below the input's, so that the start mixes as ``before`` did, nearly.
+    """
+    state = new.state_dict()
+    with torch.no_grad():
+        for key, value in before.items():
+            target = state[key]
+            if key == f"{FIRST}.weight":
+                added = target.shape[1] - value.shape[1]
+                target.zero_()
+                target[:, :kept] = value[:, :kept]
+                target[:, kept + added :] = value[:, kept:]
+            elif key.startswith(HEAD):
+                added = target.shape[0] - value.shape[0]
+                target[:kept] = value[:kept]
+                target[kept + added :] = value[kept:]
+                target[kept : kept + added] = 0 if key.endswith("weight") else value[0] - bias
+            else:
+                target.copy_(value)
+    new.load_state_dict(state)
+
+
 def warm_start(source: str, local_bias: float) -> torch.nn.Module:
     """A VaryingWienerUNet holding ``source``'s WienerUNet weights (see the module docstring)."""
     old = create_model("wiener-unet", in_channels=1)
     load_weights(old, resolve_weights(source))
     new = create_model("varying-wiener-unet", in_channels=1)
-    before, state = old.state_dict(), new.state_dict()
-    inputs = 1 + old.bank.candidates  # y and the global candidates, in both
-    with torch.no_grad():
-        for key, value in before.items():
-            target = state[key]
-            if key == f"{FIRST}.weight":
-                target.zero_()
-                target[:, :inputs] = value
-            elif key.startswith(HEAD):
-                target[:inputs] = value[:inputs]
-                target[-1] = value[-1]  # the residual
-                target[inputs:-1] = 0 if key.endswith("weight") else value[0] - local_bias
-            else:
-                target.copy_(value)
-    new.load_state_dict(state)
+    # y and the global candidates come first in both
+    _grow_fusion(new, old.state_dict(), 1 + old.bank.candidates, local_bias)
     return new
 
 
@@ -56,24 +72,10 @@ def add_uniform_candidate(varying: str, source: str, local_bias: float) -> torch
     reference = create_model("wiener-unet", in_channels=1)
     load_weights(reference, resolve_weights(source))
     new = create_model("varying-wiener-unet", in_channels=1, uniform_candidate=True)
-    before, state = old.state_dict(), new.state_dict()
-    images = old.images  # the candidates before v1's output, in both
-    with torch.no_grad():
-        for key, value in reference.fusion.state_dict().items():
-            state[f"uniform.{key}"].copy_(value)
-        for key, value in before.items():
-            target = state[key]
-            if key == f"{FIRST}.weight":  # inputs: images, v1's output (new), hints
-                target.zero_()
-                target[:, :images] = value[:, :images]
-                target[:, images + 1 :] = value[:, images:]
-            elif key.startswith(HEAD):  # outputs: logits, v1's logit (new), residual
-                target[:images] = value[:images]
-                target[-1] = value[-1]
-                target[images] = 0 if key.endswith("weight") else value[0] - local_bias
-            else:
-                target.copy_(value)
-    new.load_state_dict(state)
+    assert new.uniform is not None
+    new.uniform.load_state_dict(reference.fusion.state_dict())
+    # v1's output is the candidate after all of ``old``'s; the hints follow it
+    _grow_fusion(new, old.state_dict(), old.images, local_bias)
     return new
 
 
