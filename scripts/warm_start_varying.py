@@ -79,17 +79,36 @@ def add_uniform_candidate(varying: str, source: str, local_bias: float) -> torch
     return new
 
 
+def add_local_hint(varying: str) -> torch.nn.Module:
+    """A VaryingWienerUNet with the local GCV hint, started from ``varying``.
+
+    The hint is a new input after the others, with zero weights: the start restores
+    exactly as ``varying`` does. The head gains no logits.
+    """
+    old = create_model("varying-wiener-unet", in_channels=1)
+    load_weights(old, resolve_weights(varying))
+    new = create_model("varying-wiener-unet", in_channels=1, local_hint=True)
+    _grow_fusion(new, old.state_dict(), old.images + old.hints, 0.0)
+    return new
+
+
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="wiener-unet-defocus-v1", help="WienerUNet weights")
     parser.add_argument("--local-bias", type=float, default=1.0)
     parser.add_argument("--uniform-from", help="VaryingWienerUNet weights to add v1's output to")
+    parser.add_argument("--local-hint-from", help="VaryingWienerUNet weights to add the hint to")
     parser.add_argument("--out", required=True, help="safetensors file to write")
     args = parser.parse_args()
-    if args.uniform_from:
+    if args.uniform_from and args.local_hint_from:
+        parser.error("give one of --uniform-from and --local-hint-from")
+    if args.local_hint_from:
+        model = add_local_hint(args.local_hint_from)
+        options: dict[str, object] | None = {"local_hint": True}
+    elif args.uniform_from:
         model = add_uniform_candidate(args.uniform_from, args.source, args.local_bias)
-        options: dict[str, object] | None = {"uniform_candidate": True}
+        options = {"uniform_candidate": True}
     else:
         model, options = warm_start(args.source, args.local_bias), None
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,9 @@ from defocus.classical.blind import (
     estimation_crops,
     gcv_scores,
     local_disk_radius,
+    local_disk_radius_map,
     symmetric_extension,
+    window_interpolation,
 )
 from defocus.color import to_luma
 from defocus.degrade import add_noise, blur, disk_kernel
@@ -144,6 +146,43 @@ def test_local_radius_reads_each_side_of_a_half_blurred_photo(photo: torch.Tenso
     assert abs(float(radius[..., 4:].median()) - 4.0) <= 0.5
     # the global estimate reads one number for both
     assert float(estimate_disk_blur(y).radius) < 3.5
+
+
+def test_local_radius_is_the_same_estimated_in_chunks(photo: torch.Tensor, monkeypatch):
+    from defocus.classical import blind
+
+    y = add_noise(blur(photo, disk_kernel(3.0)), 0.01, generator=torch.Generator().manual_seed(2))
+    y = torch.cat([y, y.flip(-1)])  # two images: chunks span the batch
+    whole = local_disk_radius(y, crop=64)
+    monkeypatch.setattr(blind, "LOCAL_CHUNK", 5)  # bands of one window row
+    torch.testing.assert_close(local_disk_radius(y, crop=64), whole, rtol=0, atol=0)
+    assert whole.shape == (2, 1, 7, 7)
+
+
+@pytest.mark.parametrize(("length", "side", "count"), [(256, 128, 3), (300, 64, 8), (40, 40, 1)])
+def test_window_interpolation_is_linear_between_window_centres(length, side, count):
+    weights = window_interpolation(length, side, count)
+    values = torch.randn(count, dtype=torch.float64)
+    centres = np.arange(count) * max(1, side // 2) + side / 2 - 0.5  # pixel coordinates
+    expected = np.interp(np.arange(length), centres, values.numpy())  # clamped beyond the ends
+    np.testing.assert_allclose((weights.double() @ values).numpy(), expected, atol=1e-6)
+    torch.testing.assert_close(weights.sum(dim=1), torch.ones(length))
+
+
+def test_local_radius_map_interpolates_the_window_grid(photo: torch.Tensor):
+    wide = photo.repeat(1, 1, 1, 2)  # sharp left half, disk r = 4 right half
+    blurred = blur(wide, disk_kernel(4.0), "reflect-101")
+    y = torch.cat([wide[..., :256], blurred[..., 256:]], dim=-1)
+    y = add_noise(y, 0.01, generator=torch.Generator().manual_seed(0))
+    grid = local_disk_radius(y, crop=128)[0, 0].double().numpy()
+    radius = local_disk_radius_map(y, crop=128)
+    assert radius.shape == (1, 1, 256, 512) and radius.dtype == torch.float32
+    rows = np.arange(grid.shape[0]) * 64 + 63.5
+    cols = np.arange(grid.shape[1]) * 64 + 63.5
+    across = np.stack([np.interp(np.arange(512), cols, line) for line in grid])
+    expected = np.stack([np.interp(np.arange(256), rows, column) for column in across.T], axis=1)
+    np.testing.assert_allclose(radius[0, 0].numpy(), expected, atol=1e-5)
+    assert float(radius[..., :64].max()) <= 1.0 and float(radius[..., -64:].median()) >= 3.5
 
 
 def test_taper_helps_gcv_on_crops_of_large_blur(photo: torch.Tensor):

@@ -190,12 +190,11 @@ def test_uniform_candidate_is_wiener_unet_s_output_and_stays_frozen(dead_leaves)
     torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_warm_start_with_the_uniform_candidate_starts_as_the_source(dead_leaves):
+def _warm_start_script_and_v2():
+    """``scripts/warm_start_varying.py`` as a module, and the shipped v2 it starts from."""
     import importlib.util
     from pathlib import Path
 
-    from defocus.color import to_luma
-    from defocus.degrade import blur, disk_kernel
     from defocus.io.weights import load_weights
     from defocus.models.registry import resolve_weights
 
@@ -205,6 +204,14 @@ def test_warm_start_with_the_uniform_candidate_starts_as_the_source(dead_leaves)
     spec.loader.exec_module(script)
     source = create_model("varying-wiener-unet")
     load_weights(source, resolve_weights("wiener-unet-defocus-v2"))
+    return script, source
+
+
+def test_warm_start_with_the_uniform_candidate_starts_as_the_source(dead_leaves):
+    from defocus.color import to_luma
+    from defocus.degrade import blur, disk_kernel
+
+    script, source = _warm_start_script_and_v2()
     y = blur(to_luma(dead_leaves(64, 56)), disk_kernel(2.5), "reflect-101").float()
     with torch.no_grad():
         features = source.eval().prepare(y)
@@ -218,3 +225,38 @@ def test_warm_start_with_the_uniform_candidate_starts_as_the_source(dead_leaves)
     # v1's logit far below: exactly the source; 1 below the input's: a small change
     torch.testing.assert_close(outputs[80.0], before, rtol=1e-4, atol=1e-5)
     assert 0 < float((outputs[1.0] - before).abs().max()) < 0.05
+
+
+def test_local_hint_is_the_scaled_local_gcv_map_after_the_other_hints(dead_leaves):
+    from defocus.classical.blind import local_disk_radius_map
+    from defocus.color import to_luma
+    from defocus.degrade import blur, disk_kernel
+
+    model = create_model("varying-wiener-unet", local_hint=True, **SMALL).eval()
+    model = _constant_maps(model, 3.0, 0.5)
+    assert model.fusion.enc0[0][0].in_channels == model.images + 3
+    assert model.fusion.head.out_channels == model.images + 1  # no logit for a hint
+    sharp = to_luma(dead_leaves(160, 256)).float()
+    y = torch.cat([sharp[..., :128], blur(sharp, disk_kernel(2.0), "reflect-101")[..., 128:]], -1)
+    features = model.prepare(y)
+    assert features.shape == (1, model.images + 4, 160, 256)
+    torch.testing.assert_close(features[:, model.images + 1], torch.full_like(y[:, 0], 0.5))
+    local = local_disk_radius_map(y, radii=model.radii)
+    assert float(local[..., 0].max()) < float(local[..., -1].min())  # each side its own
+    scaled = torch.log1p(local) / math.log1p(3.0)
+    torch.testing.assert_close(features[:, model.images + 2 : model.images + 3], scaled)
+    assert model(y).shape == y.shape
+
+
+def test_warm_start_with_the_local_hint_starts_as_the_source(dead_leaves):
+    from defocus.color import to_luma
+    from defocus.degrade import blur, disk_kernel
+
+    script, source = _warm_start_script_and_v2()
+    started = script.add_local_hint("wiener-unet-defocus-v2")
+    y = blur(to_luma(dead_leaves(96, 80)), disk_kernel(2.5), "reflect-101").float()
+    with torch.no_grad():
+        before = source.eval()(y)
+        after = started.eval()(y)
+    assert float((before - y).abs().max()) > 0.01
+    torch.testing.assert_close(after, before, rtol=0, atol=0)  # the hint's weights are zero

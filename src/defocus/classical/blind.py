@@ -218,6 +218,8 @@ LOCAL_CROP = 128
 """Crop side of :func:`local_disk_radius` (pixels)."""
 TAPER = 16
 """Width (pixels) of the raised-cosine edge taper of each local crop."""
+LOCAL_CHUNK = 256
+"""Windows that :func:`local_disk_radius` estimates at a time (bounded memory)."""
 
 
 def edge_taper(crops: torch.Tensor, width: int = TAPER) -> torch.Tensor:
@@ -254,7 +256,9 @@ def local_disk_radius(
     :func:`estimate_disk_blur`: where a photo is sharp on one side and blurred on the
     other, each side reads its own blur (the global estimate reads one number). Flat
     windows read small radii, as GCV does on flat images. Windows shrink to the image's
-    short side when it is smaller than ``crop``.
+    short side when it is smaller than ``crop``. They are cut and estimated a band of
+    window rows at a time (about :data:`LOCAL_CHUNK` windows), so the memory stays
+    bounded whatever the image size.
 
     Returns:
         The radius (pixels) of each window, on the grid of window positions.
@@ -264,13 +268,66 @@ def local_disk_radius(
     """
     grey = y.mean(dim=1, keepdim=True)
     side = min(crop, *grey.shape[-2:])
+    stride = max(1, side // 2)
     taper = min(TAPER, side // 4)
-    windows = F.unfold(grey, side, stride=max(1, side // 2))  # (B, side², n)
-    batch, count = grey.shape[0], windows.shape[-1]
-    crops = windows.transpose(1, 2).reshape(batch * count, 1, side, side)
-    radius = estimate_disk_blur(edge_taper(crops, taper), radii).radius
-    rows = (grey.shape[-2] - side) // max(1, side // 2) + 1
-    return radius.reshape(batch, 1, rows, count // rows)
+    rows, cols = ((length - side) // stride + 1 for length in grey.shape[-2:])
+    band = max(1, LOCAL_CHUNK // (cols * grey.shape[0]))  # window rows per chunk
+    radius = []
+    for first in range(0, rows, band):
+        count = min(band, rows - first)
+        strip = grey[..., first * stride : first * stride + side + (count - 1) * stride, :]
+        windows = F.unfold(strip, side, stride=stride)  # (B, side², count · cols)
+        crops = windows.transpose(1, 2).reshape(-1, 1, side, side)
+        found = estimate_disk_blur(edge_taper(crops, taper), radii).radius
+        radius.append(found.reshape(grey.shape[0], 1, count, cols))
+    return torch.cat(radius, dim=2)
+
+
+def window_interpolation(length: int, side: int, count: int) -> torch.Tensor:
+    """Linear interpolation from :func:`local_disk_radius`'s window centres to every pixel.
+
+    Window ``k`` covers pixels ``[k · s, k · s + side)`` (``s = side // 2``); pixel ``i``
+    takes the two windows whose centres surround it, weighted by distance, and the
+    nearest window beyond the first or last centre.
+
+    Returns:
+        The weights, each row summing to 1.
+
+    Shape:
+        ``(length, count)``.
+    """
+    stride = max(1, side // 2)
+    position = (torch.arange(length, dtype=torch.float64) + 0.5 - side / 2) / stride
+    position = position.clamp(0, count - 1)
+    low = position.floor().clamp(max=max(count - 2, 0))
+    fraction = position - low
+    weights = torch.zeros(length, count, dtype=torch.float64)
+    index = low.long()[:, None]
+    weights.scatter_(1, index, (1 - fraction)[:, None])
+    if count > 1:
+        weights.scatter_add_(1, index + 1, fraction[:, None])
+    return weights.float()
+
+
+def local_disk_radius_map(
+    y: torch.Tensor,
+    crop: int = LOCAL_CROP,
+    radii: Sequence[float] = DISK_RADII,
+) -> torch.Tensor:
+    """:func:`local_disk_radius` interpolated to every pixel (bilinear between window centres).
+
+    Made as ``A · R · Bᵀ`` with the separable weights of :func:`window_interpolation`:
+    no full-size temporary beyond the result.
+
+    Shape:
+        ``(B, C, H, W) -> (B, 1, H, W)`` float32, radii in pixels.
+    """
+    height, width = y.shape[-2:]
+    grid = local_disk_radius(y, crop, radii).float()
+    side = min(crop, height, width)
+    rows = window_interpolation(height, side, grid.shape[-2]).to(grid.device)
+    cols = window_interpolation(width, side, grid.shape[-1]).to(grid.device)
+    return rows @ grid @ cols.T
 
 
 def blind_wiener(

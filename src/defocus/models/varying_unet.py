@@ -9,7 +9,13 @@ import torch
 import torch.nn.functional as F
 
 from defocus.blurmap.learned import SHIPPED_ESTIMATOR, learned_blur_map
-from defocus.classical.blind import DISK_RADII, disk_bank, estimate_disk_blur, local_disk_radius
+from defocus.classical.blind import (
+    DISK_RADII,
+    disk_bank,
+    estimate_disk_blur,
+    local_disk_radius,
+    local_disk_radius_map,
+)
 from defocus.models.padding import run_padded
 from defocus.models.protocol import MODELS, TwoStageDeblurrer
 from defocus.models.wiener_bank import WienerBank, wiener_bank
@@ -19,7 +25,8 @@ from defocus.runtime.precision import autocast_dtype, network_precision
 
 HINTS = 2
 """Feature channels after the candidates: the radius map (``log(1 + r) / log(1 + r_max)``)
-and the defocus probability."""
+and the defocus probability (a third, the local GCV radius scaled alike, with
+``local_hint``)."""
 LOCAL_RADII = (1.5, 2.5, 3.5, 5.0, 7.0, 10.0, 14.0, 20.0)
 """Disk radii (pixels) of the radius bank: steps of about x1.4 up to 20 px (a blur
 between two of them, or up to 24 px, is mixed and corrected by the fusion U-Net)."""
@@ -102,7 +109,11 @@ class VaryingWienerUNet(TwoStageDeblurrer):
        candidate whose radius fits (ringing and residual blur tell it) and the input
        where nothing is out of focus.
 
-    5. **v1's own output** (with ``uniform_candidate``): a frozen copy of WienerUNet's
+    5. **Local GCV hint** (with ``local_hint``): the GCV disk radius of 128 px windows
+       (:func:`~defocus.classical.blind.local_disk_radius_map`, interpolated to every
+       pixel) as a third hint. GCV reads uniform small disks exactly where the learned
+       map misreads them (``benchmarks/bench_blurmap_uniform.py``).
+    6. **v1's own output** (with ``uniform_candidate``): a frozen copy of WienerUNet's
        fusion U-Net mixes the global candidates as v1 does, tile by tile, and its
        result is one more candidate (the last): where the blur is uniform the fusion
        can return exactly v1's restoration instead of re-learning it.
@@ -120,8 +131,9 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         local_balances: Balances of the radius bank (absolute; images in ``[0, 1]``).
         widths: U-Net channels at full, half and quarter resolution.
         estimator: Blur-map weights (a shipped name or a safetensors path).
-        uniform_candidate: Add v1's output as a candidate (architecture, 5); the
+        uniform_candidate: Add v1's output as a candidate (architecture, 6); the
             frozen ``uniform`` U-Net's weights are part of the state dict.
+        local_hint: Add the local GCV radius as a hint (architecture, 5).
 
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``, any H and W.
@@ -138,6 +150,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         widths: Sequence[int] = (32, 64, 128),
         estimator: str = SHIPPED_ESTIMATOR,
         uniform_candidate: bool = False,
+        local_hint: bool = False,
     ) -> None:
         super().__init__(in_channels, multiple=4, context=32)
         if not local_radii or not local_balances or min(local_balances) <= 0:
@@ -157,8 +170,10 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             inputs = 1 + self.global_bank.candidates
             self.uniform = FusionUNet(inputs, inputs + 1, widths).requires_grad_(False)
         mixed = self.images + int(uniform_candidate)
-        self.fusion = FusionUNet(mixed + HINTS, mixed + 1, widths)
-        self.feature_channels = self.images + HINTS + 1  # the coarse pass's change last
+        self.hints = HINTS + int(local_hint)
+        self.local_hint = local_hint
+        self.fusion = FusionUNet(mixed + self.hints, mixed + 1, widths)
+        self.feature_channels = self.images + self.hints + 1  # the coarse pass's change last
 
     def blur_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The estimated blur radius ``r`` and defocus probability ``p`` of every pixel.
@@ -243,9 +258,9 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             dtype: Storage type of the result (``torch.float16`` for large images).
 
         Returns:
-            Per image and channel ``c``, ``F = images + 3`` channels from ``c · F``: the
-            channel itself, its global candidates, the radius bank's (radius-major),
-            the two hints, then the coarse pass's change (:meth:`coarse_change`
+            Per image and channel ``c``, ``F = images + hints + 1`` channels from
+            ``c · F``: the channel itself, its global candidates, the radius bank's
+            (radius-major), the hints, then the coarse pass's change (:meth:`coarse_change`
             up-sampled; zero where it does not run).
 
         Shape:
@@ -277,7 +292,14 @@ class VaryingWienerUNet(TwoStageDeblurrer):
                 features[:, -1] = 0
             else:
                 upsample_into(features[:, -1:], change, COARSE_FACTOR)
-            del scaled, probability, slots, change
+            del scaled, probability, change
+            if self.local_hint:  # GCV at full resolution: its small radii are the point
+                images = y.view(batch, channels, height, width)
+                local = local_disk_radius_map(images, radii=self.radii)
+                local = torch.log1p(local) / math.log1p(max(self.local_radii))
+                slots[:, :, self.images + 2] = local.to(storage)
+                del local
+            del slots
             release_free_memory()  # the blur map's freed temporaries
             first = self.global_bank.candidates  # the bank writes the input first, then
             # its candidates: let it overwrite the last global channel, filled next
@@ -324,7 +346,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         batch, _, height, width = features.shape
         dtype = next(self.parameters()).dtype
         items = features.reshape(-1, self.feature_channels, height, width).to(dtype)
-        restored = run_padded(self._mix, items[:, : self.images + HINTS], self.multiple)
+        restored = run_padded(self._mix, items[:, : self.images + self.hints], self.multiple)
         scaled = items[:, self.images : self.images + 1].float()  # the radius hint
         radius = torch.expm1(scaled * math.log1p(max(self.local_radii)))
         weight = ramp(radius, *COARSE_RADII).to(restored.dtype)
