@@ -272,7 +272,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         storage = dtype or radius.dtype
         with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
             # the hints as stored, made now: full-size float32 maps are not kept
-            scaled = (torch.log1p(radius) / math.log1p(max(self.local_radii))).to(storage)
+            scaled = self._scale_radius(radius).to(storage)
             probability = probability.to(storage)
             del radius
             y = x.reshape(batch * channels, 1, height, width)
@@ -295,8 +295,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             del scaled, probability, change
             if self.local_hint:  # GCV at full resolution: its small radii are the point
                 images = y.view(batch, channels, height, width)
-                local = local_disk_radius_map(images, radii=self.radii)
-                local = torch.log1p(local) / math.log1p(max(self.local_radii))
+                local = self._scale_radius(local_disk_radius_map(images, radii=self.radii))
                 slots[:, :, self.images + 2] = local.to(storage)
                 del local
             del slots
@@ -313,6 +312,10 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             release_free_memory()
             self.global_bank(y, blur, features.dtype, features[:, : first + 1])
         return features.reshape(batch, -1, height, width)
+
+    def _scale_radius(self, radius: torch.Tensor) -> torch.Tensor:
+        """A radius hint as stored: ``log(1 + r) / log(1 + r_max)``, ``r_max`` the bank's top."""
+        return torch.log1p(radius) / math.log1p(max(self.local_radii))
 
     def _mix(self, items: torch.Tensor) -> torch.Tensor:
         """The fusion U-Net's mixture of the candidates (v1's output appended, if any)."""
