@@ -21,7 +21,7 @@ def _constant_maps(model, radius: float, probability: float):
     return model
 
 
-def test_features_are_input_global_bank_radius_bank_hints_then_coarse_correction():
+def test_features_are_input_global_bank_radius_bank_hints_then_coarse_pass():
     model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), 3.0, 0.5)
     y = torch.rand(2, 1, 24, 20)
     features = model.prepare(y)
@@ -105,40 +105,82 @@ def test_coarse_change_is_the_model_s_own_change_at_a_quarter_size(dead_leaves):
     model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), 20.0, 1.0)
     y = _large_blur(dead_leaves, 16.0)
     with torch.no_grad():
-        change = model.coarse_change(y)
+        coarse = model.coarse_pass(y)
         low = torch.nn.functional.avg_pool2d(y, 4)
         with network_precision(autocast_dtype("auto", y.device), y.device):
             expected = model.fuse(model.prepare(low)).float() - low
         features = model.prepare(y)
-    assert change is not None
-    torch.testing.assert_close(change, expected)
-    assert float(change.abs().max()) > 0.01
-    # stored up-sampled as the features' last channel
-    whole = torch.nn.functional.interpolate(
-        change, scale_factor=4, mode="bicubic", align_corners=False
-    )
-    torch.testing.assert_close(features[:, -1:], whole)
+    assert coarse is not None
+    assert bool((coarse.gate == 1).all())  # blurred all over: the gate is fully open
+    torch.testing.assert_close(coarse.change, expected)
+    assert float(coarse.change.abs().max()) > 0.01
+    # stored as two samples per 4x4 block of the features' last channel
+    torch.testing.assert_close(features[:, -1:, ::4, ::4], coarse.change)
+    torch.testing.assert_close(features[:, -1:, ::4, 1::4], coarse.gate)
 
 
-@pytest.mark.parametrize("size", [(8, 5), (70, 33), (129, 64)])
-def test_upsample_into_equals_one_interpolate(size):
+@pytest.mark.parametrize("size", [(32, 28), (70, 33), (129, 65)])
+def test_unpacked_coarse_pass_is_its_bicubic_up_sampling_in_every_aligned_tile(size):
     import defocus.models.varying_unet as module
 
-    low = torch.rand(2, 1, *size, dtype=torch.float64)
-    whole = torch.nn.functional.interpolate(low, scale_factor=4, mode="bicubic")
-    out = torch.empty(2, 1, size[0] * 4 - 3, size[1] * 4 - 1, dtype=torch.float64)
-    module.upsample_into(out, low, 4)
-    torch.testing.assert_close(out, whole[..., : out.shape[-2], : out.shape[-1]])
+    height, width = size
+    low = (-(-height // 4), -(-width // 4))
+    change = torch.rand(2, 1, *low) - 0.5
+    gate = torch.rand(2, 1, *low)
+    if width % 4 == 1:  # the last gate column has no sample: it repeats the one before
+        gate[..., -1] = gate[..., -2]
+    slot = torch.empty(2, 1, height, width)
+    module.pack_coarse(slot, module.CoarsePass(change, gate))
+    unpacked = module.unpack_coarse(slot)
+    assert unpacked is not None
+    up = [
+        torch.nn.functional.interpolate(c, scale_factor=4, mode="bicubic")[..., :height, :width]
+        for c in (change, gate)
+    ]
+    torch.testing.assert_close(unpacked.change, up[0])
+    torch.testing.assert_close(unpacked.gate, up[1].clamp(0, 1))  # the gate is a weight
+    # a tile on the grid reads what the whole image does, away from its inner edges
+    tile = module.unpack_coarse(slot[..., 8:, 4 : width - 3])
+    assert tile is not None
+    inner = (..., slice(12, -12), slice(12, -12))
+    for part, whole in zip(tile, unpacked, strict=True):
+        torch.testing.assert_close(part[inner], whole[..., 8:, 4 : width - 3][inner])
+    assert module.unpack_coarse(torch.zeros(1, 1, 16, 16)) is None
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_round_trip_lowpass_is_the_phase_average_of_down_and_up_sampling(factor):
+    import defocus.models.varying_unet as module
+
+    z = torch.rand(2, 1, 24 * factor, 20 * factor, dtype=torch.float64)
+    average = torch.zeros_like(z)
+    for dy in range(factor):
+        for dx in range(factor):  # each grid phase: shift, down and up, shift back
+            shifted = torch.roll(z, (dy, dx), (-2, -1))
+            trip = torch.nn.functional.interpolate(
+                torch.nn.functional.avg_pool2d(shifted, factor),
+                scale_factor=factor,
+                mode="bicubic",
+                align_corners=False,
+            )
+            average += torch.roll(trip, (-dy, -dx), (-2, -1))
+    average /= factor**2
+    lowpass = module.round_trip_lowpass(z, factor)
+    inner = (..., slice(4 * factor, -4 * factor), slice(4 * factor, -4 * factor))
+    torch.testing.assert_close(lowpass[inner], average[inner], rtol=0, atol=1e-12)
+    assert len(module.round_trip_kernel(factor)) == 4 * factor + 3
+    flat = torch.full((1, 1, 30, 30), 0.3, dtype=torch.float64)
+    torch.testing.assert_close(module.round_trip_lowpass(flat, factor), flat)
 
 
 def test_coarse_pass_is_skipped_without_large_blur_and_on_small_images(dead_leaves):
     model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), 20.0, 1.0)
-    assert model.coarse_change(_large_blur(dead_leaves, 2.0)) is None  # GCV: small
-    assert model.coarse_change(_large_blur(dead_leaves, 16.0)[..., :180, :180]) is None
+    assert model.coarse_pass(_large_blur(dead_leaves, 2.0)) is None  # GCV: small
+    assert model.coarse_pass(_large_blur(dead_leaves, 16.0)[..., :180, :180]) is None
 
 
-@pytest.mark.parametrize("radius", [3.0, 10.5, 20.0])
-def test_fuse_adds_the_coarse_correction_where_the_radius_is_large(dead_leaves, radius):
+@pytest.mark.parametrize("radius", [3.0, 7.5, 20.0])
+def test_fuse_replaces_the_low_band_where_the_radius_is_large(dead_leaves, radius):
     import defocus.models.varying_unet as module
 
     model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), radius, 1.0)
@@ -151,7 +193,10 @@ def test_fuse_adds_the_coarse_correction_where_the_radius_is_large(dead_leaves, 
         base = model.fuse(plain)
     low, high = module.COARSE_RADII
     weight = min(max((radius - low) / (high - low), 0.0), 1.0)
-    torch.testing.assert_close(out, base + weight * features[:, -1:], rtol=1e-4, atol=1e-5)
+    change, gate = module.unpack_coarse(features[:, -1:])
+    own = module.round_trip_lowpass(base - y, module.COARSE_FACTOR)
+    expected = base + weight * (change - gate * own)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_coarse_change_is_gated_region_by_region(dead_leaves):
@@ -162,10 +207,20 @@ def test_coarse_change_is_gated_region_by_region(dead_leaves):
     sharp = to_luma(dead_leaves(512, 2048)).float()
     blurred = blur(sharp, disk_kernel(16.0), "reflect-101").float()
     y = torch.cat([sharp[..., :1024], blurred[..., 1024:]], dim=-1)  # sharp | r = 16
-    change = model.coarse_change(y)
-    assert change is not None and change.shape == (1, 1, 128, 512)
-    assert float(change[..., :64].abs().max()) == 0.0  # the sharp side: gated off
-    assert float(change[..., 384:].abs().max()) > 0.01
+    coarse = model.coarse_pass(y)
+    assert coarse is not None and coarse.change.shape == (1, 1, 128, 512)
+    assert float(coarse.change[..., :64].abs().max()) == 0.0  # the sharp side: gated off
+    assert float(coarse.gate[..., :64].abs().max()) == 0.0
+    assert float(coarse.change[..., 384:].abs().max()) > 0.01
+    assert bool((coarse.gate[..., 448:] == 1).all())
+    # where the gate is shut, fuse leaves the U-Net's output as it is, bit for bit
+    with torch.no_grad():
+        features = model.prepare(y)
+        out = model.fuse(features)
+        plain = features.clone()
+        plain[:, -1] = 0
+        base = model.fuse(plain)
+    assert torch.equal(out[..., :200], base[..., :200])
 
 
 def test_uniform_candidate_is_wiener_unet_s_output_and_stays_frozen(dead_leaves):

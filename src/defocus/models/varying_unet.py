@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -38,11 +39,16 @@ estimated at 1/2, 1/4, ... of their size (area-averaged), the radius scaled back
 the estimator's memory stays bounded (a 24 MP photo's map is made at 6 MP)."""
 COARSE_FACTOR = 4
 """Down-sampling of the coarse pass: blur of radius ``r`` is restored there as ``r / 4``."""
-COARSE_RADII = (9.0, 12.0)
+COARSE_GATE = (9.0, 12.0)
+"""Local GCV disk radius (pixels at full size, read at 1/4 size: 2.25 to 3 px) over
+which the coarse pass's gate goes from 0 to 1 (:meth:`VaryingWienerUNet.coarse_pass`)."""
+COARSE_RADII = (6.0, 9.0)
 """Estimated radius (pixels) over which the output goes from the full-resolution
-restoration (below the first) to the coarse pass's (above the second). The blur-map
-estimator reads radii up to about 12 px at full resolution and saturates there
-(``docs/default-model.md``, large blur), so "at least 12" is what it can tell apart."""
+restoration (below the first) to one whose low band is the coarse pass's (above the
+second), inside the gate. The blur-map estimator saturates at about 12 px and reads
+large blur low where texture is weak (a disk of 16 px reads 6 to 12 px), so the ramp
+sits below that: with (9, 12) the pass reached only part of such regions
+(``docs/default-model.md``, large blur)."""
 COARSE_DITHER = 0.0025
 """Noise (standard deviation, seeded) added to the copy of the down-sampled image whose
 local blur GCV estimates: GCV needs a noise floor, and a clean photo (or noise averaged away
@@ -54,8 +60,17 @@ COARSE_MIN_SIDE = 48
 images the regions of large blur are left as they are."""
 
 
-UPSAMPLE_BAND = 64
-"""Coarse rows up-sampled at a time by :func:`upsample_into` (bounded temporaries)."""
+class CoarsePass(NamedTuple):
+    """What the coarse pass found, at the coarse size (:meth:`VaryingWienerUNet.coarse_pass`).
+
+    Shape:
+        Both ``(B · C, 1, ⌈H / 4⌉, ⌈W / 4⌉)`` float32.
+    """
+
+    change: torch.Tensor
+    """The gated change the model makes in the down-sampled image."""
+    gate: torch.Tensor
+    """Where the pass applies, 0 to 1 (from the local GCV radius)."""
 
 
 def ramp(radius: torch.Tensor, low: float, high: float) -> torch.Tensor:
@@ -63,28 +78,96 @@ def ramp(radius: torch.Tensor, low: float, high: float) -> torch.Tensor:
     return ((radius - low) / (high - low)).clamp(0, 1)
 
 
-def upsample_into(out: torch.Tensor, low: torch.Tensor, factor: int) -> None:
-    """Write ``low`` up-sampled ``factor`` times (bicubic, ``align_corners=False``) into ``out``.
+def _cubic(t: torch.Tensor) -> torch.Tensor:
+    """Keys' cubic convolution kernel with ``a = -0.75`` (PyTorch's bicubic)."""
+    a, t = -0.75, t.abs()
+    near = ((a + 2) * t - (a + 3)) * t * t + 1
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return torch.where(t <= 1, near, torch.where(t < 2, far, torch.zeros_like(t)))
 
-    Band by band of :data:`UPSAMPLE_BAND` rows with 2 rows of margin (bicubic reads
-    2 rows either side), so the result equals one whole-image ``interpolate`` while no
-    full-size float32 copy exists; rows and columns beyond ``out``'s are dropped.
+
+def round_trip_kernel(factor: int) -> torch.Tensor:
+    """1-D kernel of :func:`round_trip_lowpass`: ``4 · factor + 3`` taps, summing to 1.
+
+    A pixel ``d`` away from an impulse receives, after a ``factor x factor`` average
+    and bicubic up-sampling (``align_corners=False``), ``cubic((d − j) / factor) /
+    factor²`` per dimension, ``j`` the impulse's offset from its block's centre; the
+    kernel averages that over the ``factor`` offsets.
 
     Shape:
-        ``low (N, 1, h, w)``, ``out (N, 1, H, W)`` with ``H <= h · factor``,
-        ``W <= w · factor``.
+        ``(4 · factor + 3,)`` float64.
     """
-    height, width = out.shape[-2:]
-    needed = min(low.shape[-2], -(-height // factor))  # coarse rows that reach ``out``
-    for top in range(0, needed, UPSAMPLE_BAND):
-        start, stop = max(top - 2, 0), min(top + UPSAMPLE_BAND + 2, low.shape[-2])
-        band = F.interpolate(
-            low[..., start:stop, :], scale_factor=factor, mode="bicubic", align_corners=False
-        )
-        rows = slice((top - start) * factor, (min(top + UPSAMPLE_BAND, stop) - start) * factor)
-        first = top * factor
-        band = band[..., rows, :width]
-        out[..., first : first + band.shape[-2], :] = band[..., : height - first, :]
+    distance = torch.arange(-(2 * factor + 1), 2 * factor + 2, dtype=torch.float64)
+    offset = torch.arange(factor, dtype=torch.float64) - (factor - 1) / 2
+    kernel = _cubic((distance[:, None] - offset[None]) / factor).sum(1) / factor**2
+    return kernel / kernel.sum()
+
+
+def round_trip_lowpass(z: torch.Tensor, factor: int) -> torch.Tensor:
+    """The band a round trip to ``1 / factor`` size and back keeps, shift-invariant.
+
+    Equals the average, over the ``factor²`` grid phases, of ``avg_pool2d(factor)``
+    followed by bicubic up-sampling: the low band that the coarse pass restores, the
+    same wherever a tile starts. Separable (:func:`round_trip_kernel`), replicated
+    borders.
+
+    Shape:
+        ``(N, 1, H, W) -> (N, 1, H, W)``.
+    """
+    kernel = round_trip_kernel(factor).to(device=z.device, dtype=z.dtype)
+    half = len(kernel) // 2
+    z = F.pad(z, (half, half, half, half), mode="replicate")
+    z = F.conv2d(z, kernel.view(1, 1, 1, -1))
+    return F.conv2d(z, kernel.view(1, 1, -1, 1))
+
+
+def pack_coarse(slot: torch.Tensor, coarse: CoarsePass) -> None:
+    """Store the coarse pass in one full-size channel: two samples per 4x4 block.
+
+    The change of coarse pixel ``(i, j)`` goes to ``slot[4i, 4j]`` and its gate to
+    ``slot[4i, 4j + 1]`` (the rest is zero), so that a tile starting on the grid of
+    :data:`COARSE_FACTOR` reads its own part of both at the coarse size
+    (:func:`unpack_coarse`) and the stack of features holds one channel for them, not
+    two up-sampled ones.
+
+    Shape:
+        ``slot (N, 1, H, W)``; ``coarse`` ``(N, 1, ⌈H / 4⌉, ⌈W / 4⌉)``.
+    """
+    factor = COARSE_FACTOR
+    slot.zero_()
+    slot[..., ::factor, ::factor] = coarse.change
+    gates = slot[..., ::factor, 1::factor]  # one column fewer when W = 4k + 1
+    gates.copy_(coarse.gate[..., : gates.shape[-1]])
+
+
+def unpack_coarse(slot: torch.Tensor) -> CoarsePass | None:
+    """The coarse pass stored by :func:`pack_coarse`, up-sampled to the slot's size.
+
+    Bicubic (``align_corners=False``), as one whole-image ``interpolate``: on a crop
+    whose corner lies on the :data:`COARSE_FACTOR` grid the result equals the
+    whole image's, except within 12 pixels of the crop's inner edges (the tiles'
+    context covers them). A missing last gate column (``W = 4k + 1``) repeats the one
+    before it.
+
+    Returns:
+        The up-sampled change and gate (clamped to ``[0, 1]``) in float32, or ``None``
+        when the slot is zero (no coarse pass).
+
+    Shape:
+        ``(N, 1, H, W) ->`` both ``(N, 1, H, W)``.
+    """
+    if not bool(slot.any()):
+        return None
+    factor, (height, width) = COARSE_FACTOR, slot.shape[-2:]
+    change = slot[..., ::factor, ::factor].float()
+    gate = slot[..., ::factor, 1::factor].float()
+    if gate.shape[-1] < change.shape[-1]:
+        last = gate[..., -1:] if gate.shape[-1] else torch.zeros_like(change[..., -1:])
+        gate = torch.cat([gate, last], dim=-1)
+    both = torch.cat([change, gate], dim=1)
+    both = F.interpolate(both, scale_factor=factor, mode="bicubic", align_corners=False)
+    both = both[..., :height, :width]
+    return CoarsePass(both[:, :1], both[:, 1:].clamp(0, 1))
 
 
 @MODELS.register("varying-wiener-unet")
@@ -173,7 +256,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         self.hints = HINTS + int(local_hint)
         self.local_hint = local_hint
         self.fusion = FusionUNet(mixed + self.hints, mixed + 1, widths)
-        self.feature_channels = self.images + self.hints + 1  # the coarse pass's change last
+        self.feature_channels = self.images + self.hints + 1  # the coarse pass last
 
     def blur_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The estimated blur radius ``r`` and defocus probability ``p`` of every pixel.
@@ -202,28 +285,28 @@ class VaryingWienerUNet(TwoStageDeblurrer):
                 )
         return radius, probability
 
-    def coarse_change(self, x: torch.Tensor) -> torch.Tensor | None:
+    def coarse_pass(self, x: torch.Tensor) -> CoarsePass | None:
         """What this model changes in ``x`` at :data:`COARSE_FACTOR` x less resolution.
 
         ``x`` is area-averaged by :data:`COARSE_FACTOR` (after a reflecting pad to a
         multiple of it) and restored whole by this model (itself with its own coarse
         pass when large enough, so blur up to about ``12 · 4^k`` px is reached): large
         blur shrinks by the factor into the range the fusion U-Net restores well, and
-        the noise by as much. The change is weighted, region by region, by how large
+        the noise by as much. The change is gated, region by region, by how large
         the down-sampled image's local GCV disk estimate is
         (:func:`~defocus.classical.blind.local_disk_radius` on a copy with
         :data:`COARSE_DITHER` noise; the largest of each window and its 8 neighbours):
-        0 below ``COARSE_RADII[0] / 4`` px, 1 above ``COARSE_RADII[1] / 4``, bilinear
+        0 below ``COARSE_GATE[0] / 4`` px, 1 above ``COARSE_GATE[1] / 4``, bilinear
         between window centres. A flat or sharp region, where the blur map reads any
         radius (50 px on a clear sky), gets no coarse change however large its map says
         the blur is; a sharp subject beside a blurred background keeps its own reading.
 
         Returns:
-            The change at the coarse size, or ``None`` when the down-sampled image would
-            be smaller than :data:`COARSE_MIN_SIDE` or no region has large blur.
+            The gated change and the gate, or ``None`` when the down-sampled image
+            would be smaller than :data:`COARSE_MIN_SIDE` or no region has large blur.
 
         Shape:
-            ``(B, C, H, W) -> (B · C, 1, ⌈H / 4⌉, ⌈W / 4⌉)`` float32.
+            ``(B, C, H, W) ->`` both ``(B · C, 1, ⌈H / 4⌉, ⌈W / 4⌉)`` float32.
         """
         batch, channels, height, width = x.shape
         if min(height, width) // COARSE_FACTOR < COARSE_MIN_SIDE:
@@ -239,7 +322,7 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             del noise
             # one window more on every side: the blur map's weight draws the boundary
             radius = F.max_pool2d(radius, 3, stride=1, padding=1)
-            gate = ramp(radius, *(r / COARSE_FACTOR for r in COARSE_RADII))
+            gate = ramp(radius, *(r / COARSE_FACTOR for r in COARSE_GATE))
             if not bool(gate.any()):
                 return None
             gate = F.interpolate(gate, size=low.shape[-2:], mode="bilinear", align_corners=False)
@@ -247,8 +330,9 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             with network_precision(autocast_dtype("auto", x.device), x.device):
                 change = self.fuse(features).float() - low
             del features, low
-        change = change * gate
-        return change.reshape(batch * channels, 1, *change.shape[-2:])
+        shape = (batch * channels, 1, *change.shape[-2:])
+        gate = gate.expand_as(change)  # one gate for all channels
+        return CoarsePass((change * gate).reshape(shape), gate.reshape(shape))
 
     def prepare(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The whole-image stage: blur map, global estimate and all candidates (no parameters).
@@ -260,14 +344,14 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         Returns:
             Per image and channel ``c``, ``F = images + hints + 1`` channels from
             ``c · F``: the channel itself, its global candidates, the radius bank's
-            (radius-major), the hints, then the coarse pass's change (:meth:`coarse_change`
-            up-sampled; zero where it does not run).
+            (radius-major), the hints, then the coarse pass (:meth:`coarse_pass`,
+            packed by :func:`pack_coarse`; zero where it does not run).
 
         Shape:
             ``(B, C, H, W) -> (B, C · F, H, W)``.
         """
         batch, channels, height, width = x.shape
-        change = self.coarse_change(x)  # first: its memory is free again below
+        coarse = self.coarse_pass(x)  # first: its memory is free again below
         radius, probability = self.blur_maps(x)
         storage = dtype or radius.dtype
         with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
@@ -288,11 +372,11 @@ class VaryingWienerUNet(TwoStageDeblurrer):
             slots = features.view(batch, channels, -1, height, width)
             slots[:, :, self.images] = scaled
             slots[:, :, self.images + 1] = probability
-            if change is None:
+            if coarse is None:
                 features[:, -1] = 0
             else:
-                upsample_into(features[:, -1:], change, COARSE_FACTOR)
-            del scaled, probability, change
+                pack_coarse(features[:, -1:], coarse)
+            del scaled, probability, coarse
             if self.local_hint:  # GCV at full resolution: its small radii are the point
                 images = y.view(batch, channels, height, width)
                 local = self._scale_radius(local_disk_radius_map(images, radii=self.radii))
@@ -340,8 +424,14 @@ class VaryingWienerUNet(TwoStageDeblurrer):
     def fuse(self, features: torch.Tensor) -> torch.Tensor:
         """The local stage: the U-Net's per-pixel mixture of :meth:`prepare`'s candidates.
 
-        The coarse pass's change (the last feature channel) is added with a weight
-        rising linearly with the estimated radius over :data:`COARSE_RADII`.
+        Where the coarse pass ran (:func:`unpack_coarse` of the last feature channel:
+        its change ``c`` and gate ``g``, up-sampled), the low band of the U-Net's output
+        ``u`` is replaced by the coarse pass's: ``u + w · (c − g · lowpass(u − x))``,
+        with ``lowpass`` :func:`round_trip_lowpass` (the band the quarter-size copy
+        holds) and ``w`` rising linearly with the estimated radius over
+        :data:`COARSE_RADII`. Adding ``c`` alone would count the part of that band which
+        the U-Net restores itself twice. Elsewhere the output is the U-Net's, bit for
+        bit. Tiles must start on the :data:`COARSE_FACTOR` grid (``multiple``).
 
         Shape:
             ``(B, C · F, H, W) -> (B, C, H, W)`` in the parameters' dtype.
@@ -350,8 +440,12 @@ class VaryingWienerUNet(TwoStageDeblurrer):
         dtype = next(self.parameters()).dtype
         items = features.reshape(-1, self.feature_channels, height, width).to(dtype)
         restored = run_padded(self._mix, items[:, : self.images + self.hints], self.multiple)
-        scaled = items[:, self.images : self.images + 1].float()  # the radius hint
-        radius = torch.expm1(scaled * math.log1p(max(self.local_radii)))
-        weight = ramp(radius, *COARSE_RADII).to(restored.dtype)
-        restored = restored + weight * items[:, -1:].to(restored.dtype)
+        coarse = unpack_coarse(items[:, -1:])
+        if coarse is not None:
+            scaled = items[:, self.images : self.images + 1].float()  # the radius hint
+            radius = torch.expm1(scaled * math.log1p(max(self.local_radii)))
+            weight = ramp(radius, *COARSE_RADII)
+            own = round_trip_lowpass(restored.float() - items[:, :1].float(), COARSE_FACTOR)
+            correction = weight * (coarse.change - coarse.gate * own)
+            restored = restored + correction.to(restored.dtype)
         return restored.reshape(batch, -1, height, width)
