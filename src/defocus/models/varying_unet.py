@@ -45,10 +45,10 @@ which the coarse pass's gate goes from 0 to 1 (:meth:`VaryingWienerUNet.coarse_p
 COARSE_RADII = (6.0, 9.0)
 """Estimated radius (pixels) over which the output goes from the full-resolution
 restoration (below the first) to one whose low band is the coarse pass's (above the
-second), inside the gate. The blur-map estimator saturates at about 12 px and reads
-large blur low where texture is weak (a disk of 16 px reads 6 to 12 px), so the ramp
-sits below that: with (9, 12) the pass reached only part of such regions
-(``docs/default-model.md``, large blur)."""
+second), inside the gate. The blur-map estimator saturates at about 12 px and reads a
+disk of 16 px as 10 to 12 px in about 5 % of the pixels (under 9 px in 0.2 to 0.4 %),
+so with (9, 12) those got only part of the pass (``docs/default-model.md``, large
+blur)."""
 COARSE_DITHER = 0.0025
 """Noise (standard deviation, seeded) added to the copy of the down-sampled image whose
 local blur GCV estimates: GCV needs a noise floor, and a clean photo (or noise averaged away
