@@ -79,16 +79,27 @@ def add_uniform_candidate(varying: str, source: str, local_bias: float) -> torch
     return new
 
 
-def add_local_hint(varying: str) -> torch.nn.Module:
+def add_local_hint(varying: str, share: float = 0.0) -> torch.nn.Module:
     """A VaryingWienerUNet with the local GCV hint, started from ``varying``.
 
-    The hint is a new input after the others, with zero weights: the start restores
-    exactly as ``varying`` does. The head gains no logits.
+    The hint is a new input after the others. With ``share = 0`` it has zero weights:
+    the start restores exactly as ``varying`` does. Otherwise it takes that fraction of
+    the blur-map radius's input weights (which keeps the rest): both radii are scaled
+    alike, so the start reads the radius ``(1 − share) · map + share · GCV`` wherever it
+    read the map's, i.e. exactly as ``varying`` where the two agree. The head gains no
+    logits.
     """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share must be in [0, 1], got {share}")
     old = create_model("varying-wiener-unet", in_channels=1)
     load_weights(old, resolve_weights(varying))
     new = create_model("varying-wiener-unet", in_channels=1, local_hint=True)
     _grow_fusion(new, old.state_dict(), old.images + old.hints, 0.0)
+    first = dict(new.named_parameters())[f"{FIRST}.weight"]
+    radius, local = old.images, old.images + old.hints  # their input columns
+    with torch.no_grad():
+        first[:, local] = share * first[:, radius]
+        first[:, radius] *= 1 - share
     return new
 
 
@@ -99,12 +110,15 @@ def main() -> None:
     parser.add_argument("--local-bias", type=float, default=1.0)
     parser.add_argument("--uniform-from", help="VaryingWienerUNet weights to add v1's output to")
     parser.add_argument("--local-hint-from", help="VaryingWienerUNet weights to add the hint to")
+    parser.add_argument(
+        "--share", type=float, default=0.0, help="the hint's share of the radius weights"
+    )
     parser.add_argument("--out", required=True, help="safetensors file to write")
     args = parser.parse_args()
     if args.uniform_from and args.local_hint_from:
         parser.error("give one of --uniform-from and --local-hint-from")
     if args.local_hint_from:
-        model = add_local_hint(args.local_hint_from)
+        model = add_local_hint(args.local_hint_from, args.share)
         options: dict[str, object] | None = {"local_hint": True}
     elif args.uniform_from:
         model = add_uniform_candidate(args.uniform_from, args.source, args.local_bias)

@@ -315,3 +315,27 @@ def test_warm_start_with_the_local_hint_starts_as_the_source(dead_leaves):
         after = started.eval()(y)
     assert float((before - y).abs().max()) > 0.01
     torch.testing.assert_close(after, before, rtol=0, atol=0)  # the hint's weights are zero
+
+
+def test_warm_start_sharing_the_radius_weights_reads_the_mean_radius(dead_leaves):
+    from defocus.color import to_luma
+    from defocus.degrade import blur, disk_kernel
+
+    script, source = _warm_start_script_and_v2()
+    started = script.add_local_hint("wiener-unet-defocus-v2", share=0.25)
+    radius, local = source.images, source.images + source.hints
+    weights = dict(started.named_parameters())["fusion.enc0.0.0.weight"]
+    original = dict(source.named_parameters())["fusion.enc0.0.0.weight"]
+    torch.testing.assert_close(weights[:, radius] + weights[:, local], original[:, radius])
+    torch.testing.assert_close(weights[:, local], 0.25 * original[:, radius])
+    # the start reads 0.75 · map + 0.25 · GCV where v2 read the map alone
+    y = blur(to_luma(dead_leaves(96, 80)), disk_kernel(2.5), "reflect-101").float()
+    with torch.no_grad():
+        features = started.prepare(y)
+        slots = features[:, : started.images + started.hints]
+        mixed = slots.clone()
+        mixed[:, radius] = 0.75 * slots[:, radius] + 0.25 * slots[:, local]
+        expected = source.fuse(torch.cat([mixed[:, :local], features[:, -1:]], dim=1))
+        torch.testing.assert_close(started.fuse(features), expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="share"):
+        script.add_local_hint("wiener-unet-defocus-v2", share=1.5)
