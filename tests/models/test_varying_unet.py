@@ -179,18 +179,22 @@ def test_coarse_pass_is_skipped_without_large_blur_and_on_small_images(dead_leav
     assert model.coarse_pass(_large_blur(dead_leaves, 16.0)[..., :180, :180]) is None
 
 
+def _fused_with_and_without_coarse_pass(model, y):
+    """The features of ``y``, and ``fuse`` of them as they are and with the coarse slot zeroed."""
+    with torch.no_grad():
+        features = model.prepare(y)
+        plain = features.clone()
+        plain[:, -1] = 0
+        return features, model.fuse(features), model.fuse(plain)
+
+
 @pytest.mark.parametrize("radius", [3.0, 7.5, 20.0])
 def test_fuse_replaces_the_low_band_where_the_radius_is_large(dead_leaves, radius):
     import defocus.models.varying_unet as module
 
     model = _constant_maps(create_model("varying-wiener-unet", **SMALL).eval(), radius, 1.0)
     y = _large_blur(dead_leaves, 16.0)
-    with torch.no_grad():
-        features = model.prepare(y)
-        out = model.fuse(features)
-        plain = features.clone()
-        plain[:, -1] = 0
-        base = model.fuse(plain)
+    features, out, base = _fused_with_and_without_coarse_pass(model, y)
     low, high = module.COARSE_RADII
     weight = min(max((radius - low) / (high - low), 0.0), 1.0)
     change, gate = module.unpack_coarse(features[:, -1:])
@@ -214,12 +218,7 @@ def test_coarse_change_is_gated_region_by_region(dead_leaves):
     assert float(coarse.change[..., 384:].abs().max()) > 0.01
     assert bool((coarse.gate[..., 448:] == 1).all())
     # where the gate is shut, fuse leaves the U-Net's output as it is, bit for bit
-    with torch.no_grad():
-        features = model.prepare(y)
-        out = model.fuse(features)
-        plain = features.clone()
-        plain[:, -1] = 0
-        base = model.fuse(plain)
+    _, out, base = _fused_with_and_without_coarse_pass(model, y)
     assert torch.equal(out[..., :200], base[..., :200])
 
 
