@@ -17,6 +17,7 @@ from defocus.classical.blind import (
     local_disk_radius,
     local_disk_radius_map,
 )
+from defocus.degrade.blur import blur
 from defocus.models.padding import run_padded
 from defocus.models.protocol import MODELS, TwoStageDeblurrer
 from defocus.models.wiener_bank import WienerBank, wiener_bank
@@ -108,17 +109,14 @@ def round_trip_lowpass(z: torch.Tensor, factor: int) -> torch.Tensor:
 
     Equals the average, over the ``factor²`` grid phases, of ``avg_pool2d(factor)``
     followed by bicubic up-sampling: the low band that the coarse pass restores, the
-    same wherever a tile starts. Separable (:func:`round_trip_kernel`), replicated
-    borders.
+    same wherever a tile starts. Separable (:func:`round_trip_kernel` along the rows,
+    then the columns, by the project's blur operator), replicated borders.
 
     Shape:
         ``(N, 1, H, W) -> (N, 1, H, W)``.
     """
     kernel = round_trip_kernel(factor).to(device=z.device, dtype=z.dtype)
-    half = len(kernel) // 2
-    z = F.pad(z, (half, half, half, half), mode="replicate")
-    z = F.conv2d(z, kernel.view(1, 1, 1, -1))
-    return F.conv2d(z, kernel.view(1, 1, -1, 1))
+    return blur(blur(z, kernel[None], "replicate"), kernel[:, None], "replicate")
 
 
 def pack_coarse(slot: torch.Tensor, coarse: CoarsePass) -> None:
